@@ -1,0 +1,303 @@
+"""`ResharmonicsAuth`: a requests auth object that keeps a valid bearer token on every call."""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import logging
+import sys
+from collections.abc import Iterable
+from typing import Any, Union
+from urllib.parse import urlsplit
+
+import requests
+from requests.auth import AuthBase
+from requests.cookies import extract_cookies_to_jar
+
+from . import config
+from .display import html_repr, plain_repr, token_state
+from .endpoint import DEFAULT_RETRIES, DEFAULT_TIMEOUT, TokenEndpoint
+from .errors import ConfigurationError, InsecureTransportError
+from .expiry import is_expired_token_response
+from .renewal import DEFAULT_LEEWAY, TokenManager
+from .token import Token
+
+log = logging.getLogger("requests_resharmonics")
+
+#: Marks a body held in memory (``None``, bytes or str): it can be sent again as it is.
+_IN_MEMORY = -1
+#: ``None`` marks a body that cannot be replayed (a generator, an unseekable stream).
+_BodyPosition = Union[int, None]
+
+
+class ResharmonicsAuth(AuthBase):
+    """Authenticates requests to the Res:Harmonics API with a client-credentials token.
+
+    The first call fetches a token; later calls reuse it until shortly before it expires. When
+    the API still answers ``401 {"message": "The incoming token has expired"}``, the token is
+    renewed once and the request replayed. Threads may share one object: each renewal is one
+    token request, however many threads need it.
+
+    Example:
+        >>> auth = ResharmonicsAuth("my-client-id", "my-client-secret")
+        >>> requests.get("https://apiv3.rerumapp.uk/api/v3/bookings", auth=auth)
+        <Response [200]>
+
+    Args:
+        client_id: the client id from Res:Harmonics API support.
+        client_secret: its secret.
+        token_url: defaults to ``RESHARMONICS_TOKEN_URL``, else production's token URL.
+        scope: space-separated scopes to ask for; by default none is sent and the service
+            grants every scope of the client.
+        leeway: renew at most this many seconds before expiry (less for short-lived tokens).
+        timeout: seconds to wait for the token endpoint, per attempt.
+        client_auth: ``"basic"`` (HTTP Basic, the default) or ``"post"`` (in the form body).
+        retries: how many times to retry a token request on connection errors, 429 and 5xx.
+        allowed_hosts: hosts to send the token to; ``None`` (the default) sends it to every
+            host this auth object is used with, as any requests auth object does.
+    """
+
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        token_url: str | None = None,
+        *,
+        scope: str | Iterable[str] | None = None,
+        leeway: float = DEFAULT_LEEWAY,
+        timeout: float = DEFAULT_TIMEOUT,
+        client_auth: str = "basic",
+        retries: int = DEFAULT_RETRIES,
+        allowed_hosts: Iterable[str] | None = None,
+    ) -> None:
+        for value, what in ((client_id, "client id"), (client_secret, "client secret")):
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigurationError(f"the {what} must be a non-empty string")
+        url = config.setting(token_url, config.TOKEN_URL_VAR) or config.PRODUCTION_TOKEN_URL
+        endpoint = TokenEndpoint(
+            config.check_url(url, "token URL"),
+            client_id,
+            client_secret,
+            scope=_scope_string(scope),
+            client_auth=config.check_client_auth(client_auth),
+            timeout=_positive(timeout, "timeout"),
+            retries=_count(retries, "retries"),
+        )
+        self._manager = TokenManager(endpoint, leeway=leeway)
+        self.allowed_hosts = (
+            None if allowed_hosts is None else frozenset(host.lower() for host in allowed_hosts)
+        )
+
+    @classmethod
+    def from_env(cls, *, prompt: bool = False, **kwargs: Any) -> ResharmonicsAuth:
+        """Create an auth object from the ``RESHARMONICS_*`` environment variables.
+
+        Reads ``RESHARMONICS_CLIENT_ID``, ``RESHARMONICS_CLIENT_SECRET``,
+        ``RESHARMONICS_TOKEN_URL`` and ``RESHARMONICS_SCOPE``; keyword arguments override them.
+        With ``prompt=True`` in an interactive session (a terminal or a notebook), missing
+        credentials are asked for, the secret without echo, instead of raising.
+
+        Raises:
+            ConfigurationError: naming the variable that is missing.
+        """
+        client_id, client_secret = credentials_from_env(
+            kwargs.pop("client_id", None), kwargs.pop("client_secret", None), prompt=prompt
+        )
+        kwargs.setdefault("scope", config.setting(None, config.SCOPE_VAR))
+        return cls(client_id, client_secret, kwargs.pop("token_url", None), **kwargs)
+
+    @property
+    def token_url(self) -> str:
+        """The token endpoint this object fetches tokens from."""
+        return self._manager.endpoint.token_url
+
+    @property
+    def client_id(self) -> str:
+        """The client id tokens are requested for."""
+        return self._manager.endpoint.client_id
+
+    @property
+    def scope(self) -> str | None:
+        """The scope asked for, or ``None`` for every scope of the client."""
+        return self._manager.endpoint.scope
+
+    @property
+    def token(self) -> Token | None:
+        """The current token, or ``None`` before the first fetch."""
+        return self._manager.token
+
+    def fetch_token(self) -> Token:
+        """Fetch a new token now, replacing the current one, and return it."""
+        return self._manager.fetch_token()
+
+    def valid_token(self) -> Token:
+        """Return a token good for the next call, fetching or renewing it only if needed."""
+        return self._manager.valid_token()
+
+    def close(self) -> None:
+        """Close the connections kept open to the token endpoint."""
+        self._manager.endpoint.close()
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        """Add the bearer token to ``request`` and watch its answer for the expiry 401."""
+        url = request.url or ""
+        if (self.allowed_hosts is not None or not url.startswith("https://")) and not (
+            self._may_send_token_to(url)
+        ):
+            return request
+        token = self._manager.valid_token()
+        request.headers["Authorization"] = "Bearer " + token.access_token
+        request.hooks["response"].append(
+            functools.partial(self._handle_401, token, _body_position(request.body))
+        )
+        return request
+
+    def _may_send_token_to(self, url: str) -> bool:
+        """Return whether this URL's host may see the token; refuse plain http off loopback."""
+        try:
+            parts = urlsplit(url)
+            host = (parts.hostname or "").lower()
+        except ValueError:
+            return False
+        if self.allowed_hosts is not None and host not in self.allowed_hosts:
+            return False
+        if parts.scheme != "https" and not (
+            config.is_loopback(host) or config.insecure_transport_allowed()
+        ):
+            raise InsecureTransportError(
+                f"refusing to send a bearer token over plain {parts.scheme or 'unknown'} "
+                f"scheme to {host or url!r}; use https (or set OAUTHLIB_INSECURE_TRANSPORT=1)"
+            )
+        return True
+
+    def _handle_401(
+        self,
+        sent: Token,
+        body_position: _BodyPosition,
+        response: requests.Response,
+        **send_kwargs: Any,
+    ) -> requests.Response:
+        """Renew and replay once when the API rejects the token as expired."""
+        if response.status_code != 401 or not is_expired_token_response(response):
+            return response
+        request = response.request
+        if request.headers.get("Authorization") != "Bearer " + sent.access_token:
+            # The header was dropped or replaced on the way (a redirect to another host, a
+            # user's own header): this 401 is not about our token.
+            return response
+        if not _rewind(request.body, body_position):
+            log.debug("token %s rejected; the body cannot be sent again", sent.fingerprint)
+            self._manager.discard(sent)
+            return response
+        replacement = self._manager.renew_after_rejection(sent)
+        response.close()
+        replay = request.copy()
+        extract_cookies_to_jar(replay._cookies, request, response.raw)  # type: ignore[attr-defined,no-untyped-call]
+        replay.prepare_cookies(replay._cookies)  # type: ignore[attr-defined]
+        replay.headers["Authorization"] = "Bearer " + replacement.access_token
+        answer: requests.Response = response.connection.send(replay, **send_kwargs)
+        answer.history.append(response)
+        answer.request = replay
+        return answer
+
+    def _fields(self) -> list[tuple[str, object]]:
+        return [("client_id", self.client_id), ("token_url", self.token_url)]
+
+    def __repr__(self) -> str:
+        state = token_state(self.token, self._manager.clock())
+        return plain_repr(type(self).__name__, self._fields(), state)
+
+    def _repr_html_(self) -> str:
+        state = token_state(self.token, self._manager.clock())
+        return html_repr(type(self).__name__, self._fields(), state)
+
+
+def credentials_from_env(
+    client_id: str | None, client_secret: str | None, *, prompt: bool = False
+) -> tuple[str, str]:
+    """Return the client id and secret from arguments, the environment, or a prompt."""
+    client_id = config.setting(client_id, config.CLIENT_ID_VAR)
+    client_secret = config.setting(client_secret, config.CLIENT_SECRET_VAR)
+    if prompt and (client_id is None or client_secret is None) and _interactive():
+        if client_id is None:
+            client_id = input("Res:Harmonics client id: ").strip() or None
+        if client_secret is None:
+            client_secret = getpass.getpass("Res:Harmonics client secret: ").strip() or None
+    missing = [
+        variable
+        for value, variable in (
+            (client_id, config.CLIENT_ID_VAR),
+            (client_secret, config.CLIENT_SECRET_VAR),
+        )
+        if value is None
+    ]
+    if client_id is None or client_secret is None:
+        raise ConfigurationError(
+            "missing Res:Harmonics credentials: set "
+            + " and ".join(missing)
+            + " (or pass client_id= and client_secret=)"
+        )
+    return client_id, client_secret
+
+
+def _interactive() -> bool:
+    """Return whether a person can answer a prompt: a terminal, or a Jupyter kernel."""
+    if "ipykernel" in sys.modules:
+        return True
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _body_position(body: object) -> _BodyPosition:
+    """Note where a body starts, so that it can be rewound for a replay."""
+    if body is None or isinstance(body, (bytes, str)):
+        return _IN_MEMORY
+    tell = getattr(body, "tell", None)
+    if tell is None or not callable(getattr(body, "seek", None)):
+        return None
+    try:
+        position = tell()
+    except (OSError, ValueError):
+        return None
+    return position if isinstance(position, int) else None
+
+
+def _rewind(body: object, position: _BodyPosition) -> bool:
+    """Rewind a body to where it started; return whether it can be sent again."""
+    if position is None:
+        return False
+    if position == _IN_MEMORY:
+        return True
+    try:
+        body.seek(position)  # type: ignore[attr-defined]
+    except (OSError, ValueError, AttributeError):
+        return False
+    return True
+
+
+def _scope_string(scope: str | Iterable[str] | None) -> str | None:
+    if scope is None:
+        return None
+    if isinstance(scope, str):
+        return " ".join(scope.split()) or None
+    try:
+        words = [str(word).strip() for word in scope]
+    except TypeError:
+        raise ConfigurationError(
+            f"scope must be a string or a list of strings, not {scope!r}"
+        ) from None
+    return " ".join(word for word in words if word) or None
+
+
+def _positive(value: float, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ConfigurationError(f"{name} must be a positive number of seconds, not {value!r}")
+    return float(value)
+
+
+def _count(value: int, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigurationError(f"{name} must be a whole number >= 0, not {value!r}")
+    return value

@@ -1,0 +1,333 @@
+"""Asking the token endpoint for a token, and reading its answer without trusting it."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import time
+from typing import Any, Callable
+from urllib.parse import quote, quote_plus
+
+import requests
+from oauthlib.oauth2 import BackendApplicationClient, OAuth2Error
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import HTTPError as Urllib3HTTPError
+from urllib3.util.retry import Retry
+
+from .errors import TokenRequestError
+from .token import Token, jwt_expiry, positive_seconds
+
+log = logging.getLogger("requests_resharmonics")
+
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_RETRIES = 2
+_MAX_ANSWER_BYTES = 1 << 20
+
+
+class _Retry(Retry):
+    """urllib3's Retry, tolerant of a malformed ``Retry-After`` (it then backs off as usual)."""
+
+    def get_retry_after(self, response: Any) -> float | None:
+        try:
+            return super().get_retry_after(response)
+        except Exception:
+            return None
+
+
+def token_request_retry(retries: int, timeout: float) -> Retry:
+    """Return the back-off policy for token requests.
+
+    Connection errors, 429 and 5xx are retried ``retries`` times with exponential back-off,
+    honouring ``Retry-After`` up to ``timeout`` seconds. POST is retried: asking for a token
+    twice is harmless.
+    """
+    options: dict[str, Any] = {
+        "total": retries,
+        "connect": retries,
+        "read": retries,
+        "status": retries,
+        "other": 0,
+        "allowed_methods": None,
+        "status_forcelist": (429, 500, 502, 503, 504),
+        "backoff_factor": 0.5,
+        "respect_retry_after_header": True,
+        "raise_on_status": False,
+        "raise_on_redirect": False,
+    }
+    try:
+        return _Retry(**options, retry_after_max=max(int(timeout), 1))
+    except TypeError:  # urllib3 older than 2.5 has no cap on Retry-After
+        return _Retry(**options)
+
+
+class TokenEndpoint:
+    """Requests tokens from one token URL for one client, through a session of its own.
+
+    Token requests never go through the user's authenticated session: that would recurse
+    through the auth, and requests-oauthlib's code paths log credentials at DEBUG.
+
+    Example:
+        >>> endpoint = TokenEndpoint("https://auth.rerumapp.uk/oauth2/token", "id", "secret")
+        >>> token = endpoint.request_token()
+    """
+
+    def __init__(
+        self,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        scope: str | None = None,
+        client_auth: str = "basic",
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
+    ) -> None:
+        self.token_url = token_url
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self.scope = scope
+        self.client_auth = client_auth
+        self.timeout = timeout
+        self.retries = retries
+        self.client = BackendApplicationClient(client_id, scope=scope)
+        self._session: requests.Session | None = None
+        self._session_lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_session"] = None
+        del state["_session_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._session_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"TokenEndpoint(token_url={self.token_url!r}, client_id={self.client_id!r})"
+
+    def secrets(self) -> tuple[str, ...]:
+        """Return the strings that must never appear in messages: the secret and its encodings."""
+        secret = self._client_secret
+        return (secret, self._basic_credentials(), quote(secret), quote_plus(secret))
+
+    def scrub(self, text: str) -> str:
+        """Return ``text`` with any copy of the client's secrets masked."""
+        for secret in self.secrets():
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+    @property
+    def session(self) -> requests.Session:
+        """The session token requests go through, with retries mounted; created on first use."""
+        with self._session_lock:
+            if self._session is None:
+                session = requests.Session()
+                adapter = HTTPAdapter(max_retries=token_request_retry(self.retries, self.timeout))
+                session.mount("https://", adapter)
+                session.mount("http://", adapter)
+                self._session = session
+            return self._session
+
+    def close(self) -> None:
+        """Close the connections used for token requests."""
+        with self._session_lock:
+            if self._session is not None:
+                self._session.close()
+                self._session = None
+
+    def after_fork(self) -> None:
+        """Forget the parent's lock and connections in a freshly forked child process."""
+        self._session_lock = threading.Lock()
+        self._session = None
+
+    def _basic_credentials(self) -> str:
+        pair = f"{self.client_id}:{self._client_secret}".encode()
+        return base64.b64encode(pair).decode("ascii")
+
+    def request_token(self, clock: Callable[[], float] = time.time) -> Token:
+        """Ask the endpoint for a new token and return it.
+
+        Raises:
+            TokenRequestError: the endpoint refused, failed, timed out or answered nonsense.
+        """
+        headers = {
+            "Accept": "application/json",
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+        if self.client_auth == "post":
+            body = self.client.prepare_request_body(
+                include_client_id=True, client_secret=self._client_secret
+            )
+        else:
+            body = self.client.prepare_request_body()
+            headers["Authorization"] = "Basic " + self._basic_credentials()
+        sent_at = clock()
+        status, answer_headers, content = self._post(body, headers)
+        token = self._read_answer(status, answer_headers, content, sent_at)
+        log.debug(
+            "token %s fetched from %s, %s",
+            token.fingerprint,
+            self.token_url,
+            f"valid {token.lifetime:.0f} s" if token.lifetime is not None else "lifetime unknown",
+        )
+        return token
+
+    def _post(self, body: str, headers: dict[str, str]) -> tuple[int, Any, bytes]:
+        """Send the token request; return status, headers and at most a bounded body."""
+        try:
+            response = self.session.post(
+                self.token_url,
+                data=body,
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=False,
+                stream=True,
+            )
+        except requests.Timeout:
+            raise self._error(f"timed out after {self.timeout:g} s") from None
+        except requests.ConnectionError as error:
+            raise self._error(f"could not connect ({_reason(error)})") from None
+        except (requests.RequestException, Urllib3HTTPError, OSError, ValueError) as error:
+            raise self._error(f"failed ({_reason(error)})") from None
+        with response:
+            try:
+                content = response.raw.read(_MAX_ANSWER_BYTES + 1, decode_content=True)
+            except (requests.RequestException, Urllib3HTTPError, OSError, ValueError) as error:
+                raise self._error(
+                    f"was cut off while answering ({_reason(error)})", response.status_code
+                ) from None
+            return response.status_code, response.headers, content or b""
+
+    def _error(
+        self,
+        what: str,
+        status_code: int | None = None,
+        error: str | None = None,
+        description: str | None = None,
+    ) -> TokenRequestError:
+        message = self.scrub(f"token request to {self.token_url} {what}")
+        return TokenRequestError(
+            message,
+            status_code=status_code,
+            error=error,
+            description=self.scrub(description) if description else description,
+        )
+
+    def _read_answer(self, status: int, headers: Any, content: bytes, sent_at: float) -> Token:
+        if len(content) > _MAX_ANSWER_BYTES:
+            raise self._error(f"got an answer over {_MAX_ANSWER_BYTES} bytes", status)
+        payload = _json_object(content)
+        error = _text(payload.get("error")) if payload is not None else None
+        description = _text(payload.get("error_description")) if payload is not None else None
+        if not 200 <= status < 300 or error:
+            return self._refused(status, headers, payload, error, description)
+        if payload is None:
+            kind = headers.get("Content-Type") or "no content type"
+            raise self._error(
+                f"got HTTP {status} with a body that is not a JSON object ({_short(kind)})",
+                status,
+                description="the answer is not a JSON object",
+            )
+        access_token = payload.get("access_token")
+        if not isinstance(access_token, str) or not access_token.strip():
+            raise self._error(
+                f"got HTTP {status} without an access_token",
+                status,
+                description="the answer has no access_token",
+            )
+        token_type = payload.get("token_type", "Bearer")
+        if not isinstance(token_type, str) or token_type.lower() != "bearer":
+            raise self._error(
+                f"got a token of unsupported type {_short(str(token_type))!r}; expected Bearer",
+                status,
+                description="unsupported token_type",
+            )
+        expires_in = positive_seconds(payload.get("expires_in"))
+        scope = payload.get("scope")
+        parsed = self._parse_with_oauthlib(
+            {
+                "access_token": access_token,
+                "token_type": "Bearer",
+                **({"expires_in": int(expires_in)} if expires_in is not None else {}),
+                **({"scope": scope} if isinstance(scope, str) else {}),
+            },
+            status,
+        )
+        if expires_in is not None:
+            expires_at: float | None = sent_at + expires_in
+        else:
+            expires_at = jwt_expiry(access_token)
+        granted = parsed.get("scope")
+        return Token(
+            access_token=access_token,
+            obtained_at=sent_at,
+            expires_at=expires_at,
+            scope=" ".join(granted) if isinstance(granted, list) else self.scope,
+        )
+
+    def _parse_with_oauthlib(self, fields: dict[str, Any], status: int) -> dict[str, Any]:
+        """Let oauthlib's client validate the answer, as any OAuth2Session user's would be."""
+        try:
+            parsed: dict[str, Any] = self.client.parse_request_body_response(
+                json.dumps(fields), scope=self.scope
+            )
+        except OAuth2Error as error:
+            raise self._error(
+                f"got an answer oauthlib rejects: {error.error}",
+                status,
+                error=error.error,
+                description=error.description,
+            ) from None
+        except Warning as warning:  # oauthlib's way of saying the scope granted differs
+            parsed = dict(getattr(warning, "token", fields))
+        except (ValueError, TypeError) as error:
+            raise self._error(f"got an unreadable token ({_reason(error)})", status) from None
+        return parsed
+
+    def _refused(
+        self,
+        status: int,
+        headers: Any,
+        payload: dict[str, Any] | None,
+        error: str | None,
+        description: str | None,
+    ) -> Token:
+        if payload is None:
+            kind = headers.get("Content-Type") or "no content type"
+            what = f"was answered HTTP {status} ({_short(kind)}, not an OAuth2 error)"
+        else:
+            what = f"was refused: HTTP {status}"
+            if error:
+                what += f" {_short(error)}"
+            if description:
+                what += f": {_short(description)}"
+        if error == "invalid_client":
+            what += " (check the client id and secret)"
+        raise self._error(what, status, error, description)
+
+
+def _json_object(content: bytes) -> dict[str, Any] | None:
+    """Return the body as a JSON object, or ``None`` if it is anything else."""
+    try:
+        payload = json.loads(content)
+    except (ValueError, RecursionError, UnicodeDecodeError):
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _short(text: str, limit: int = 200) -> str:
+    """Return a printable, bounded excerpt of text that came from the network."""
+    text = "".join(ch if ch.isprintable() else "?" for ch in text[: limit + 1])
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _reason(error: BaseException) -> str:
+    return _short(f"{type(error).__name__}: {error}", 300)

@@ -1,0 +1,146 @@
+"""One place that decides when to fetch a token, shared by the auth object and the session.
+
+A valid token is read without taking a lock. Fetching happens under a lock, so any number of
+threads cause one token request per renewal: the first thread fetches, the others wait and
+then use its token.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+import weakref
+from typing import Any, Callable, NamedTuple
+
+from .endpoint import TokenEndpoint
+from .errors import ConfigurationError
+from .token import Token
+
+log = logging.getLogger("requests_resharmonics")
+
+DEFAULT_LEEWAY = 60.0
+
+
+class _Current(NamedTuple):
+    """The token and when it is due for renewal, swapped in as one object so reads are atomic."""
+
+    token: Token
+    renew_at: float
+
+
+class TokenManager:
+    """Holds the current token of one client and renews it, once, when it is due.
+
+    Example:
+        >>> manager = TokenManager(TokenEndpoint(token_url, client_id, client_secret))
+        >>> manager.valid_token().access_token
+        'eyJ...'
+    """
+
+    def __init__(
+        self,
+        endpoint: TokenEndpoint,
+        *,
+        leeway: float = DEFAULT_LEEWAY,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not isinstance(leeway, (int, float)) or not leeway >= 0 or not math.isfinite(leeway):
+            raise ConfigurationError(f"leeway must be a number of seconds >= 0, not {leeway!r}")
+        self.endpoint = endpoint
+        self.leeway = float(leeway)
+        self.clock = clock
+        self._current: _Current | None = None
+        self._lock = threading.Lock()
+        _live_managers.add(self)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+        _live_managers.add(self)
+
+    @property
+    def token(self) -> Token | None:
+        """The current token, or ``None`` before the first fetch."""
+        current = self._current
+        return current.token if current is not None else None
+
+    def valid_token(self) -> Token:
+        """Return a token that is not due for renewal, fetching one if needed."""
+        current = self._current
+        if current is not None and self.clock() < current.renew_at:
+            return current.token
+        with self._lock:
+            current = self._current
+            if current is not None and self.clock() < current.renew_at:
+                return current.token
+            if current is not None:
+                log.debug("token %s is due for renewal", current.token.fingerprint)
+            return self._fetch_locked()
+
+    def fetch_token(self) -> Token:
+        """Fetch a new token now, whatever the state of the current one."""
+        with self._lock:
+            return self._fetch_locked()
+
+    def renew_after_rejection(self, rejected: Token) -> Token:
+        """Return a replacement for a token the API rejected as expired.
+
+        When another thread has already replaced it, its replacement is returned and no
+        request is made: a burst of rejections causes one renewal.
+        """
+        with self._lock:
+            current = self._current
+            if (
+                current is not None
+                and current.token.access_token != rejected.access_token
+                and self.clock() < current.renew_at
+            ):
+                return current.token
+            log.debug("token %s was rejected as expired; renewing", rejected.fingerprint)
+            return self._fetch_locked()
+
+    def discard(self, rejected: Token) -> None:
+        """Forget ``rejected`` if it is still current, so that the next call fetches anew."""
+        with self._lock:
+            current = self._current
+            if current is not None and current.token.access_token == rejected.access_token:
+                self._current = None
+
+    def set_token(self, token: Token | None) -> None:
+        """Replace the current token, for users who bring one of their own."""
+        with self._lock:
+            self._store(token)
+
+    def _fetch_locked(self) -> Token:
+        token = self.endpoint.request_token(self.clock)
+        self._store(token)
+        return token
+
+    def _store(self, token: Token | None) -> None:
+        self._current = None if token is None else _Current(token, token.renew_at(self.leeway))
+
+    def _after_fork(self) -> None:
+        # A lock held by another thread at fork time would never be released in the child,
+        # and pooled connections must not be shared with the parent.
+        self._lock = threading.Lock()
+        self.endpoint.after_fork()
+
+
+_live_managers: weakref.WeakSet[TokenManager] = weakref.WeakSet()
+
+
+def _reset_locks_after_fork() -> None:
+    for manager in list(_live_managers):
+        manager._after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_locks_after_fork)

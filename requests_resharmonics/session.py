@@ -1,0 +1,202 @@
+"""`ResharmonicsSession`: an OAuth2Session that knows the API's address and renews its token."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests_oauthlib import OAuth2Session
+
+from . import config
+from .auth import ResharmonicsAuth, credentials_from_env
+from .display import html_repr, plain_repr, token_state
+from .endpoint import DEFAULT_RETRIES, DEFAULT_TIMEOUT
+from .errors import ConfigurationError
+from .renewal import DEFAULT_LEEWAY
+from .token import Token
+
+log = logging.getLogger("requests_resharmonics")
+
+
+class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
+    """A `requests_oauthlib.OAuth2Session` for the Res:Harmonics API.
+
+    Its client is oauthlib's ``BackendApplicationClient`` (the client-credentials grant).
+    Relative URLs are joined to `base_url`, and tokens are fetched and renewed exactly as
+    `ResharmonicsAuth` does it: the session authenticates through one.
+
+    Example:
+        >>> with ResharmonicsSession() as session:  # credentials from RESHARMONICS_* variables
+        ...     bookings = session.get("/api/v3/bookings", params={"size": 50}).json()
+
+    Args:
+        client_id: defaults to ``RESHARMONICS_CLIENT_ID``.
+        client_secret: defaults to ``RESHARMONICS_CLIENT_SECRET``.
+        token_url: defaults to ``RESHARMONICS_TOKEN_URL``, else the environment's token URL
+            (only production has a public one).
+        base_url: defaults to ``RESHARMONICS_BASE_URL``, else the environment's API address.
+        environment: ``"production"`` or ``"testing"``.
+        scope: defaults to ``RESHARMONICS_SCOPE``; by default no scope is sent.
+        leeway, timeout, client_auth, retries: as for `ResharmonicsAuth`.
+        prompt: in an interactive session, ask for missing credentials instead of raising.
+        kwargs: passed to ``requests.Session``.
+    """
+
+    def __init__(
+        self,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        *,
+        token_url: str | None = None,
+        base_url: str | None = None,
+        environment: str = "production",
+        scope: str | Iterable[str] | None = None,
+        leeway: float = DEFAULT_LEEWAY,
+        timeout: float = DEFAULT_TIMEOUT,
+        client_auth: str = "basic",
+        retries: int = DEFAULT_RETRIES,
+        prompt: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        config.check_environment(environment)
+        client_id, client_secret = credentials_from_env(client_id, client_secret, prompt=prompt)
+        token_url = config.setting(token_url, config.TOKEN_URL_VAR) or config.TOKEN_URLS.get(
+            environment
+        )
+        if token_url is None:
+            raise ConfigurationError(
+                f"the {environment} environment's token URL is not public: pass token_url= "
+                f"or set {config.TOKEN_URL_VAR} to the URL from your welcome e-mail"
+            )
+        base = config.setting(base_url, config.BASE_URL_VAR) or config.BASE_URLS[environment]
+        self.base_url = config.check_url(base, "base URL").rstrip("/")
+        auth = ResharmonicsAuth(
+            client_id,
+            client_secret,
+            token_url,
+            scope=scope if scope is not None else config.setting(None, config.SCOPE_VAR),
+            leeway=leeway,
+            timeout=timeout,
+            client_auth=client_auth,
+            retries=retries,
+        )
+        super().__init__(client=auth._manager.endpoint.client, scope=auth.scope, **kwargs)
+        # OAuth2Session sets a do-nothing lambda here; ours adds the token, and pickles.
+        self.auth = auth
+        self._resharmonics_auth = auth
+
+    @property
+    def token_url(self) -> str:
+        """The token endpoint this session fetches tokens from."""
+        return self._resharmonics_auth.token_url
+
+    @property
+    def token(self) -> dict[str, Any]:
+        """The current token as a dict, or ``{}`` before the first fetch.
+
+        Its keys are ``access_token``, ``token_type``, ``expires_in`` and ``expires_at``.
+        """
+        auth: ResharmonicsAuth | None = self.__dict__.get("_resharmonics_auth")
+        token = auth.token if auth is not None else None
+        if token is None or auth is None:
+            return {}
+        return token.as_dict(auth._manager.clock())
+
+    @token.setter
+    def token(self, value: dict[str, Any] | None) -> None:
+        auth: ResharmonicsAuth | None = self.__dict__.get("_resharmonics_auth")
+        if auth is None:  # OAuth2Session.__init__ sets an empty token before ours exists
+            return
+        auth._manager.set_token(Token.from_dict(value, auth._manager.clock()) if value else None)
+
+    @property
+    def access_token(self) -> str | None:
+        """The current access token string, or ``None`` before the first fetch."""
+        token = self._resharmonics_auth.token
+        return token.access_token if token is not None else None
+
+    @property
+    def authorized(self) -> bool:
+        """Whether the session holds a token that has not expired."""
+        token = self._resharmonics_auth.token
+        return token is not None and not token.is_expired(self._resharmonics_auth._manager.clock())
+
+    def fetch_token(self, token_url: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        """Fetch a new token now and return it as a dict; takes no arguments.
+
+        The arguments of `OAuth2Session.fetch_token` are refused rather than ignored: the
+        session's credentials and token URL are fixed when it is created.
+        """
+        if (token_url is not None and token_url != self.token_url) or kwargs:
+            raise ConfigurationError(
+                "ResharmonicsSession.fetch_token() takes no arguments; create another session "
+                "for other credentials or another token URL"
+            )
+        self._resharmonics_auth.fetch_token()
+        return self.token
+
+    def refresh_token(self, token_url: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        """Fetch a new token: client credentials have no refresh token, so renewal is a fetch."""
+        return self.fetch_token(token_url, **kwargs)
+
+    def url_for(self, url: str) -> str:
+        """Return ``url`` joined to `base_url` when it is relative (``/api/v3/bookings``)."""
+        if urlsplit(url).scheme:
+            return url
+        return f"{self.base_url}/{url.lstrip('/')}"
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *args: Any,
+        withhold_token: bool = False,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """Send a request, joining a relative ``url`` to `base_url`.
+
+        This bypasses `OAuth2Session.request`, which logs the token at DEBUG; the token is
+        added by the session's `ResharmonicsAuth`. ``withhold_token=True`` sends no token.
+        """
+        if withhold_token:
+            kwargs["auth"] = _no_auth
+        return requests.Session.request(self, method, self.url_for(url), *args, **kwargs)
+
+    def close(self) -> None:
+        """Close the session's connections, those to the token endpoint included."""
+        super().close()
+        self._resharmonics_auth.close()
+
+    def _fields(self) -> list[tuple[str, object]]:
+        auth = self._resharmonics_auth
+        return [
+            ("client_id", auth.client_id),
+            ("base_url", self.base_url),
+            ("token_url", auth.token_url),
+        ]
+
+    def __repr__(self) -> str:
+        auth = self._resharmonics_auth
+        return plain_repr(
+            type(self).__name__, self._fields(), token_state(auth.token, auth._manager.clock())
+        )
+
+    def _repr_html_(self) -> str:
+        auth = self._resharmonics_auth
+        return html_repr(
+            type(self).__name__, self._fields(), token_state(auth.token, auth._manager.clock())
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        # requests.Session pickles only its own attributes; OAuth2Session's and ours matter too.
+        return self.__dict__.copy()
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+
+def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    return request

@@ -1,0 +1,147 @@
+"""HTTP plumbing of the fake server: a threaded HTTP/1.1 server that closes cleanly."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Union
+from urllib.parse import parse_qsl, urlsplit
+
+
+@dataclass
+class Incoming:
+    """A request as the fake service sees it."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes = field(repr=False)
+
+
+@dataclass
+class Answer:
+    """What the fake service answers: a status, a JSON or raw body, extra headers."""
+
+    status: int
+    body: bytes | dict[str, Any] | list[Any] = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+
+class Reset:
+    """Close the connection without answering (a connection reset)."""
+
+
+Handler = Callable[[Incoming], Union[Answer, Reset]]
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: FakeHTTPServer
+    timeout = 30  # an idle keep-alive connection is dropped, as real servers do
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Stay quiet: tests and demos print what they choose."""
+
+    def _dispatch(self) -> None:
+        try:
+            body = self._read_body()
+        except ValueError:
+            self._send(Answer(400, {"message": "Bad Request"}))
+            return
+        parts = urlsplit(self.path)
+        incoming = Incoming(
+            method=self.command,
+            path=parts.path,
+            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
+            headers={key.lower(): value for key, value in self.headers.items()},
+            body=body,
+        )
+        answer = self.server.answer(incoming)
+        if isinstance(answer, Reset):
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self._send(answer)
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _dispatch
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _send(self, answer: Answer) -> None:
+        if isinstance(answer.body, (dict, list)):
+            payload = json.dumps(answer.body).encode()
+        else:
+            payload = answer.body
+        self.send_response(answer.status)
+        self.send_header("Content-Type", answer.content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        for key, value in answer.headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+
+class FakeHTTPServer(ThreadingHTTPServer):
+    """A threaded server that tracks its connections so that `close` leaves none behind."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], handle: Handler) -> None:
+        self.answer = handle
+        self._lock = threading.Lock()
+        self._connections: set[socket.socket] = set()
+        self._tracked_threads: list[threading.Thread] = []
+        super().__init__(address, _RequestHandler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Serve each connection in a tracked thread."""
+        thread = threading.Thread(
+            target=self.process_request_thread,
+            args=(request, client_address),
+            name="fake-resharmonics-connection",
+            daemon=True,
+        )
+        with self._lock:
+            self._connections.add(request)
+            self._tracked_threads = [alive for alive in self._tracked_threads if alive.is_alive()]
+            self._tracked_threads.append(thread)
+        thread.start()
+
+    def shutdown_request(self, request: Any) -> None:
+        """Forget a connection once it is done."""
+        with self._lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop serving, drop open connections and wait for their threads."""
+        self.shutdown()
+        with self._lock:
+            connections = list(self._connections)
+            threads = list(self._tracked_threads)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        for thread in threads:
+            thread.join(timeout)
+        self.server_close()
