@@ -14,6 +14,8 @@ import requests
 from oauthlib.oauth2 import BackendApplicationClient, OAuth2Error
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError as Urllib3HTTPError
+from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 from urllib3.util.retry import Retry
 
 from .errors import TokenRequestError
@@ -187,10 +189,12 @@ class TokenEndpoint:
                 allow_redirects=False,
                 stream=True,
             )
+        except requests.ConnectionError as error:
+            if _timed_out(error):
+                raise self._error(f"timed out after {self.timeout:g} s") from None
+            raise self._error(f"could not connect ({_reason(error)})") from None
         except requests.Timeout:
             raise self._error(f"timed out after {self.timeout:g} s") from None
-        except requests.ConnectionError as error:
-            raise self._error(f"could not connect ({_reason(error)})") from None
         except (requests.RequestException, Urllib3HTTPError, OSError, ValueError) as error:
             raise self._error(f"failed ({_reason(error)})") from None
         with response:
@@ -327,6 +331,15 @@ def _short(text: str, limit: int = 200) -> str:
     """Return a printable, bounded excerpt of text that came from the network."""
     text = "".join(ch if ch.isprintable() else "?" for ch in text[: limit + 1])
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _timed_out(error: requests.ConnectionError) -> bool:
+    """Return whether a failure is a read timeout that urllib3's retries wrapped."""
+    reason = getattr(error.args[0] if error.args else None, "reason", None)
+    if isinstance(error, requests.Timeout):
+        return True
+    # urllib3 counts a refused connection as a connect timeout; it is not one.
+    return isinstance(reason, Urllib3TimeoutError) and not isinstance(reason, NewConnectionError)
 
 
 def _reason(error: BaseException) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import sys
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -105,6 +106,7 @@ class FakeHTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # bursts of 32 threads must not overflow the listen backlog
 
     def __init__(self, address: tuple[str, int], handle: Handler) -> None:
         self.answer = handle
@@ -126,6 +128,11 @@ class FakeHTTPServer(ThreadingHTTPServer):
             self._tracked_threads = [alive for alive in self._tracked_threads if alive.is_alive()]
             self._tracked_threads.append(thread)
         thread.start()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Ignore clients that hang up early (timeouts, resets); report anything else."""
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
 
     def shutdown_request(self, request: Any) -> None:
         """Forget a connection once it is done."""

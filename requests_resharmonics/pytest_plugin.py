@@ -1,0 +1,51 @@
+"""pytest fixtures for testing code that calls Res:Harmonics, against `FakeResharmonics`.
+
+Installed with the package (a ``pytest11`` entry point), so the fixtures are simply there:
+
+- ``fake_resharmonics``: a running fake server for the test.
+- ``resharmonics_env``: the same server, with the ``RESHARMONICS_*`` environment variables
+  pointing at it, for code that reads its configuration from the environment.
+
+Mark a test to configure the server::
+
+    @pytest.mark.fake_resharmonics(token_lifetime=2, legacy_pagination=True)
+    def test_sync(fake_resharmonics): ...
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+
+from .testing import FakeResharmonics
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker that configures the fake server."""
+    config.addinivalue_line(
+        "markers",
+        "fake_resharmonics(**options): options for the fake_resharmonics fixture's server "
+        "(token_lifetime, server_lifetime, expiry_style, legacy_pagination, ...)",
+    )
+
+
+@pytest.fixture
+def fake_resharmonics(request: pytest.FixtureRequest) -> Iterator[FakeResharmonics]:
+    """Run a `FakeResharmonics` server on 127.0.0.1 for the duration of one test."""
+    marker = request.node.get_closest_marker("fake_resharmonics")
+    options = dict(marker.kwargs) if marker is not None else {}
+    with FakeResharmonics(**options) as fake:
+        yield fake
+
+
+@pytest.fixture
+def resharmonics_env(
+    fake_resharmonics: FakeResharmonics, monkeypatch: pytest.MonkeyPatch
+) -> FakeResharmonics:
+    """Point the ``RESHARMONICS_*`` environment variables at the fake server; return it."""
+    monkeypatch.delenv("RESHARMONICS_SCOPE", raising=False)
+    monkeypatch.delenv("RESHARMONICS_ENVIRONMENT", raising=False)
+    for name, value in fake_resharmonics.environ().items():
+        monkeypatch.setenv(name, value)
+    return fake_resharmonics
