@@ -19,7 +19,7 @@ from .display import html_repr, plain_repr, token_state
 from .endpoint import DEFAULT_RETRIES, DEFAULT_TIMEOUT, TokenEndpoint
 from .errors import ConfigurationError, InsecureTransportError
 from .expiry import is_expired_token_response
-from .renewal import DEFAULT_LEEWAY, TokenManager
+from .renewal import DEFAULT_LEEWAY, TokenManager, event
 from .token import Token
 
 log = logging.getLogger("requests_resharmonics")
@@ -186,7 +186,11 @@ class ResharmonicsAuth(AuthBase):
             # user's own header): this 401 is not about our token.
             return response
         if not _rewind(request.body, body_position):
-            log.debug("token %s rejected; the body cannot be sent again", sent.fingerprint)
+            log.debug(
+                "token %s rejected; the body cannot be sent again",
+                sent.fingerprint,
+                extra=event("unreplayable", sent),
+            )
             self._manager.discard(sent)
             return response
         replacement = self._manager.renew_after_rejection(sent)

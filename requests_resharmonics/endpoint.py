@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 import threading
 import time
 from typing import Any, Callable
@@ -20,8 +19,6 @@ from urllib3.util.retry import Retry
 
 from .errors import TokenRequestError
 from .token import Token, jwt_expiry, positive_seconds
-
-log = logging.getLogger("requests_resharmonics")
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_RETRIES = 2
@@ -170,12 +167,6 @@ class TokenEndpoint:
         sent_at = clock()
         status, answer_headers, content = self._post(body, headers)
         token = self._read_answer(status, answer_headers, content, sent_at)
-        log.debug(
-            "token %s fetched from %s, %s",
-            token.fingerprint,
-            self.token_url,
-            f"valid {token.lifetime:.0f} s" if token.lifetime is not None else "lifetime unknown",
-        )
         return token
 
     def _post(self, body: str, headers: dict[str, str]) -> tuple[int, Any, bytes]:

@@ -14,7 +14,7 @@ Mark a test to configure the server::
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

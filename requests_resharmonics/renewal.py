@@ -24,6 +24,15 @@ log = logging.getLogger("requests_resharmonics")
 DEFAULT_LEEWAY = 60.0
 
 
+def event(name: str, token: Token) -> dict[str, str]:
+    """Return log-record fields naming a token event, for handlers that act on events.
+
+    Records carry ``resharmonics_event`` (``fetched``, ``due``, ``rejected`` or
+    ``unreplayable``) and ``resharmonics_token``, the token's fingerprint, never the token.
+    """
+    return {"resharmonics_event": name, "resharmonics_token": token.fingerprint}
+
+
 class _Current(NamedTuple):
     """The token and when it is due for renewal, swapped in as one object so reads are atomic."""
 
@@ -82,7 +91,11 @@ class TokenManager:
             if current is not None and self.clock() < current.renew_at:
                 return current.token
             if current is not None:
-                log.debug("token %s is due for renewal", current.token.fingerprint)
+                log.debug(
+                    "token %s is due for renewal",
+                    current.token.fingerprint,
+                    extra=event("due", current.token),
+                )
             return self._fetch_locked()
 
     def fetch_token(self) -> Token:
@@ -104,7 +117,11 @@ class TokenManager:
                 and self.clock() < current.renew_at
             ):
                 return current.token
-            log.debug("token %s was rejected as expired; renewing", rejected.fingerprint)
+            log.debug(
+                "token %s was rejected as expired; renewing",
+                rejected.fingerprint,
+                extra=event("rejected", rejected),
+            )
             return self._fetch_locked()
 
     def discard(self, rejected: Token) -> None:
@@ -122,6 +139,13 @@ class TokenManager:
     def _fetch_locked(self) -> Token:
         token = self.endpoint.request_token(self.clock)
         self._store(token)
+        log.debug(
+            "token %s fetched from %s, %s",
+            token.fingerprint,
+            self.endpoint.token_url,
+            f"valid {token.lifetime:.0f} s" if token.lifetime is not None else "lifetime unknown",
+            extra=event("fetched", token),
+        )
         return token
 
     def _store(self, token: Token | None) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,8 +16,6 @@ from .endpoint import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 from .errors import ConfigurationError
 from .renewal import DEFAULT_LEEWAY
 from .token import Token
-
-log = logging.getLogger("requests_resharmonics")
 
 
 class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
