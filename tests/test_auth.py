@@ -375,3 +375,28 @@ def test_bad_arguments_are_named(kwargs: dict[str, object], words: str) -> None:
     arguments: dict[str, object] = {"client_id": "id", "client_secret": "secret", **kwargs}
     with pytest.raises(ConfigurationError, match=words):
         ResharmonicsAuth(**arguments)  # type: ignore[arg-type]
+
+
+def test_prompt_asks_for_missing_credentials_only_when_interactive(
+    resharmonics_env: FakeResharmonics, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from requests_resharmonics import auth as auth_module
+
+    secret = resharmonics_env.client_secret
+    monkeypatch.delenv("RESHARMONICS_CLIENT_SECRET")
+    asked: list[str] = []
+
+    def fake_getpass(prompt: str) -> str:
+        asked.append(prompt)
+        return secret
+
+    monkeypatch.setattr(auth_module.getpass, "getpass", fake_getpass)
+    monkeypatch.setattr(auth_module, "_interactive", lambda: False)
+    with pytest.raises(ConfigurationError, match="RESHARMONICS_CLIENT_SECRET"):
+        ResharmonicsAuth.from_env(prompt=True)
+    monkeypatch.setattr(auth_module, "_interactive", lambda: True)
+    with pytest.raises(ConfigurationError):
+        ResharmonicsAuth.from_env()  # prompting is opt-in
+    auth = ResharmonicsAuth.from_env(prompt=True)
+    assert asked == ["Res:Harmonics client secret: "]
+    assert auth.fetch_token().access_token in resharmonics_env.issued_tokens

@@ -1,0 +1,222 @@
+"""The ``resharmonics`` command line: demo, token, get and fake-server."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import requests
+
+from . import config
+from ._version import __version__
+from .errors import ConfigurationError, ResharmonicsError
+from .session import ResharmonicsSession
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return its exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except ConfigurationError as error:
+        _fail(str(error))
+        return EXIT_USAGE
+    except ResharmonicsError as error:
+        _fail(str(error))
+        return EXIT_FAILED
+    except requests.RequestException as error:
+        _fail(f"the request failed: {type(error).__name__}")
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+def _fail(message: str) -> None:
+    print(f"resharmonics: error: {message}", file=sys.stderr)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="resharmonics",
+        description="Call the Res:Harmonics API v3 with automatic OAuth2 tokens.",
+        epilog="Credentials come from RESHARMONICS_CLIENT_ID and RESHARMONICS_CLIENT_SECRET "
+        "unless given as options. Try 'resharmonics demo' first: it needs no credentials.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    demo = commands.add_parser(
+        "demo",
+        help="watch tokens fetched, reused and renewed, on a built-in fake server",
+        description="Start a fake Res:Harmonics server with short-lived tokens, make calls "
+        "through ResharmonicsAuth and ResharmonicsSession, and show each token event.",
+    )
+    demo.add_argument(
+        "--lifetime", type=_seconds, default=4.0, help="token lifetime in seconds (default 4)"
+    )
+    demo.set_defaults(run=_demo)
+
+    token = commands.add_parser(
+        "token",
+        help="print a valid access token, and nothing else",
+        description="Print a valid access token on stdout, for example for "
+        'curl -H "Authorization: Bearer $(resharmonics token)" ...',
+    )
+    _credential_options(token)
+    token.set_defaults(run=_token)
+
+    get = commands.add_parser(
+        "get",
+        help="GET a path of the API and print its JSON",
+        description="Make an authenticated GET against the base URL; print pretty JSON.",
+    )
+    get.add_argument("path", help="for example /api/v3/bookings")
+    get.add_argument(
+        "--param",
+        "-p",
+        action="append",
+        default=[],
+        type=_param,
+        metavar="KEY=VALUE",
+        help="a query parameter; repeat for more",
+    )
+    _credential_options(get)
+    get.set_defaults(run=_get)
+
+    fake = commands.add_parser(
+        "fake-server",
+        help="run the fake Res:Harmonics server in the foreground",
+        description="Run the fake server until interrupted, printing its URLs and credentials, "
+        "for trying curl or other languages against it.",
+    )
+    fake.add_argument("--port", type=int, default=0, help="port to listen on (default: any)")
+    fake.add_argument(
+        "--token-lifetime",
+        type=_seconds,
+        default=3600.0,
+        metavar="SECONDS",
+        help="expires_in of issued tokens (default 3600)",
+    )
+    fake.set_defaults(run=_fake_server)
+    return parser
+
+
+def _credential_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("credentials and addresses (default: environment)")
+    group.add_argument("--client-id", help=f"default: ${config.CLIENT_ID_VAR}")
+    group.add_argument(
+        "--client-secret",
+        help=f"default: ${config.CLIENT_SECRET_VAR}; prefer the variable, since other users "
+        "can read a command line",
+    )
+    group.add_argument("--token-url", help=f"default: ${config.TOKEN_URL_VAR}")
+    group.add_argument("--base-url", help=f"default: ${config.BASE_URL_VAR}")
+    group.add_argument("--scope", help=f"default: ${config.SCOPE_VAR}, else none")
+    group.add_argument(
+        "--environment",
+        choices=sorted(config.BASE_URLS),
+        default=os.environ.get(config.ENVIRONMENT_VAR) or "production",
+        help=f"default: ${config.ENVIRONMENT_VAR}, else production",
+    )
+
+
+def _session(args: argparse.Namespace) -> ResharmonicsSession:
+    return ResharmonicsSession(
+        args.client_id,
+        args.client_secret,
+        token_url=args.token_url,
+        base_url=args.base_url,
+        environment=args.environment,
+        scope=args.scope,
+    )
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return EXIT_FAILED if run_demo(lifetime=args.lifetime) else 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    with _session(args) as session:
+        print(session.fetch_token()["access_token"])
+    return 0
+
+
+def _get(args: argparse.Namespace) -> int:
+    params: dict[str, list[str]] = {}
+    for key, value in args.param:
+        params.setdefault(key, []).append(value)
+    with _session(args) as session:
+        response = session.get(args.path, params=params)
+    if not response.ok:
+        _fail(f"GET {args.path} answered HTTP {response.status_code}: {_excerpt(response)}")
+        return EXIT_FAILED
+    try:
+        payload = response.json()
+    except ValueError:
+        sys.stdout.write(response.text)
+        return 0
+    print(json.dumps(payload, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _fake_server(args: argparse.Namespace) -> int:
+    from .testing import FakeResharmonics
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with FakeResharmonics(port=args.port, token_lifetime=args.token_lifetime) as fake:
+        lines = [
+            "fake Res:Harmonics server running (Ctrl-C to stop)",
+            f"  base URL:      {fake.base_url}",
+            f"  token URL:     {fake.token_url}",
+            f"  client id:     {fake.client_id}",
+            f"  client secret: {fake.client_secret}",
+            "  for this library, in your shell:",
+            *(f"    export {name}={value}" for name, value in fake.environ().items()),
+            "  or with curl:",
+            f"    curl -u {fake.client_id}:{fake.client_secret} "
+            f"-d grant_type=client_credentials {fake.token_url}",
+        ]
+        print("\n".join(lines), flush=True)
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def _excerpt(response: requests.Response, limit: int = 300) -> str:
+    text = response.text.strip().replace("\n", " ")
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _param(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+

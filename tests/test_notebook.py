@@ -1,0 +1,33 @@
+"""examples/quickstart.ipynb runs top to bottom, and shows no secret."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat", reason="install the 'tests' extra to run notebooks")
+nbclient = pytest.importorskip("nbclient", reason="install the 'tests' extra to run notebooks")
+
+NOTEBOOK = Path(__file__).parent.parent / "examples" / "quickstart.ipynb"
+
+
+def test_quickstart_notebook_executes(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("RESHARMONICS_"):
+            monkeypatch.delenv(name)
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    client = nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3")
+    client.execute(cwd=str(NOTEBOOK.parent))
+    outputs = [
+        output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
+    ]
+    assert not [output for output in outputs if output.output_type == "error"]
+    text = json.dumps(outputs)
+    assert "text/html" in text  # the rich display of the auth object and the session
+    assert "token valid for" in text
+    assert "(200, [401])" in text  # the expired token was renewed and the call replayed
+    assert "fake-secret-" not in text
+    assert "eyJ" not in text  # no JWT-shaped token in any output
