@@ -68,19 +68,22 @@ def run_demo(lifetime: float = 4.0, out: TextIO | None = None) -> int:
 
             say("-- ResharmonicsAuth, as requests.get(url, auth=auth)")
             auth = fake.auth()
-            api = fake.base_url + "/api/v3"
-            call("GET /api/v3/bookings", lambda: requests.get(api + "/bookings", auth=auth))
-            call("GET /api/v3/units   ", lambda: requests.get(api + "/units", auth=auth))
+
+            def get(path: str) -> Callable[[], requests.Response]:
+                return lambda: requests.get(fake.base_url + path, auth=auth, timeout=10)
+
+            call("GET /api/v3/bookings", get("/api/v3/bookings"))
+            call("GET /api/v3/units   ", get("/api/v3/units"))
             token = auth.token
             if token is not None and token.expires_at is not None:
                 wait = token.renew_at(auth._manager.leeway) - time.time() + 0.05
                 say(f"... waiting {max(wait, 0):.1f} s, until the token is due for renewal")
                 time.sleep(max(wait, 0))
-            call("GET /api/v3/contacts", lambda: requests.get(api + "/contacts", auth=auth))
+            call("GET /api/v3/contacts", get("/api/v3/contacts"))
             say("... the service expires every token early (as it may, before expires_in)")
             fake.expire_all_tokens()
-            call("GET /api/v3/bookings", lambda: requests.get(api + "/bookings", auth=auth))
-            call("GET /api/v3/units   ", lambda: requests.get(api + "/units", auth=auth))
+            call("GET /api/v3/bookings", get("/api/v3/bookings"))
+            call("GET /api/v3/units   ", get("/api/v3/units"))
 
             say("-- ResharmonicsSession, relative URLs on the base URL")
             with fake.session() as session:

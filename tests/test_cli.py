@@ -94,7 +94,12 @@ def test_token_with_wrong_secret_fails_clearly(fake_resharmonics: FakeResharmoni
 
 def test_get_prints_bookings(fake_resharmonics: FakeResharmonics) -> None:
     result = run(
-        "get", "/api/v3/bookings", "--param", "size=3", "-p", "page=1",
+        "get",
+        "/api/v3/bookings",
+        "--param",
+        "size=3",
+        "-p",
+        "page=1",
         env=fake_resharmonics.environ(),
     )
     assert result.returncode == 0, result.stderr
@@ -141,8 +146,16 @@ def test_unreachable_token_endpoint_fails_clearly() -> None:
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("args", [["--help"], ["demo", "--help"], ["token", "--help"],
-                                  ["get", "--help"], ["fake-server", "--help"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["demo", "--help"],
+        ["token", "--help"],
+        ["get", "--help"],
+        ["fake-server", "--help"],
+    ],
+)
 def test_help_everywhere(args: list[str]) -> None:
     result = run(*args)
     assert result.returncode == 0
@@ -164,9 +177,7 @@ def test_fake_server_runs_in_the_foreground() -> None:
     try:
         assert process.stdout is not None
         lines = [process.stdout.readline() for _ in range(5)]
-        found = dict(
-            line.strip().split(":", 1) for line in lines[1:] if ":" in line
-        )
+        found = dict(line.strip().split(":", 1) for line in lines[1:] if ":" in line)
         token_url = found["token URL"].strip()
         client = (found["client id"].strip(), found["client secret"].strip())
         answer = requests.post(token_url, data={"grant_type": "client_credentials"}, auth=client)

@@ -81,7 +81,7 @@ def test_throttle_answers_429_with_retry_after(fake_resharmonics: FakeResharmoni
 @pytest.mark.parametrize(("size", "pages"), [(20, 5), (50, 2), (95, 1), (7, 14)])
 def test_spring_pagination(fake_resharmonics: FakeResharmonics, size: int, pages: int) -> None:
     session = fake_resharmonics.session()
-    seen = []
+    seen: list[int] = []
     for number in range(pages + 1):
         body = session.get("/api/v3/bookings", params={"page": number, "size": size}).json()
         assert body["page"] == {

@@ -92,8 +92,9 @@ def test_bad_configuration_is_named(kwargs: dict[str, Any], words: str) -> None:
 def test_token_dict_and_fetch_token(fake_resharmonics: FakeResharmonics) -> None:
     session = fake_resharmonics.session()
     assert session.token == {}
-    assert not session.authorized
+    authorized_before = session.authorized
     token = session.fetch_token()
+    assert not authorized_before
     assert set(token) == {"access_token", "token_type", "expires_in", "expires_at"}
     assert token["token_type"] == "Bearer"
     assert 3590 <= token["expires_in"] <= 3600
@@ -149,9 +150,13 @@ def test_context_manager_closes_token_connections(fake_resharmonics: FakeResharm
 
 # -- 7. pickling and deepcopy --------------------------------------------------------------
 
+DUPLICATES = [lambda obj: pickle.loads(pickle.dumps(obj)), copy.deepcopy]
+
 
 @pytest.mark.parametrize(
-    "duplicate", [lambda obj: pickle.loads(pickle.dumps(obj)), copy.deepcopy], ids=["pickle", "deepcopy"]
+    "duplicate",
+    [lambda obj: pickle.loads(pickle.dumps(obj)), copy.deepcopy],
+    ids=["pickle", "deepcopy"],
 )
 def test_session_survives_pickle_and_deepcopy(
     fake_resharmonics: FakeResharmonics, duplicate: Any
@@ -170,7 +175,9 @@ def test_session_survives_pickle_and_deepcopy(
 
 
 @pytest.mark.parametrize(
-    "duplicate", [lambda obj: pickle.loads(pickle.dumps(obj)), copy.deepcopy], ids=["pickle", "deepcopy"]
+    "duplicate",
+    [lambda obj: pickle.loads(pickle.dumps(obj)), copy.deepcopy],
+    ids=["pickle", "deepcopy"],
 )
 def test_auth_survives_pickle_and_deepcopy(
     fake_resharmonics: FakeResharmonics, duplicate: Any
@@ -179,6 +186,8 @@ def test_auth_survives_pickle_and_deepcopy(
     requests.get(fake_resharmonics.base_url + "/api/v3/units", auth=auth)
     clone = duplicate(auth)
     assert clone.token_url == auth.token_url
+    assert clone.token is not None
+    assert auth.token is not None
     assert clone.token.access_token == auth.token.access_token
     fake_resharmonics.expire_all_tokens()
     response = requests.get(fake_resharmonics.base_url + "/api/v3/units", auth=clone)
