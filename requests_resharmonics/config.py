@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 from collections.abc import Mapping
@@ -67,6 +68,7 @@ def check_client_auth(client_auth: str) -> str:
     return client_auth
 
 
+@functools.lru_cache(maxsize=256)  # asked on every call to a plain-http host: keep it cheap
 def is_loopback(host: str | None) -> bool:
     """Return whether ``host`` names this machine (``localhost``, 127.0.0.0/8 or ::1)."""
     if not host:
