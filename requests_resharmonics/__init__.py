@@ -18,12 +18,14 @@ from .errors import (
     ResharmonicsError,
     TokenRequestError,
 )
+from .pagination import PaginationError
 from .session import ResharmonicsSession
 from .token import Token
 
 __all__ = [
     "ConfigurationError",
     "InsecureTransportError",
+    "PaginationError",
     "ResharmonicsAuth",
     "ResharmonicsError",
     "ResharmonicsSession",

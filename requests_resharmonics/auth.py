@@ -16,10 +16,11 @@ from requests.cookies import extract_cookies_to_jar
 
 from . import config
 from .display import html_repr, plain_repr, token_state
-from .endpoint import DEFAULT_RETRIES, DEFAULT_TIMEOUT, TokenEndpoint
+from .endpoint import DEFAULT_TIMEOUT, TokenEndpoint
 from .errors import ConfigurationError, InsecureTransportError
 from .expiry import is_expired_token_response
 from .renewal import DEFAULT_LEEWAY, TokenManager, event
+from .retries import DEFAULT_TOKEN_RETRIES
 from .token import Token
 
 log = logging.getLogger("requests_resharmonics")
@@ -52,7 +53,8 @@ class ResharmonicsAuth(AuthBase):
         leeway: renew at most this many seconds before expiry (less for short-lived tokens).
         timeout: seconds to wait for the token endpoint, per attempt.
         client_auth: ``"basic"`` (HTTP Basic, the default) or ``"post"`` (in the form body).
-        retries: how many times to retry a token request on connection errors, 429 and 5xx.
+        token_retries: how many times to retry a token request on connection errors, 429
+            and 5xx.
         allowed_hosts: hosts to send the token to; ``None`` (the default) sends it to every
             host this auth object is used with, as any requests auth object does.
     """
@@ -67,7 +69,7 @@ class ResharmonicsAuth(AuthBase):
         leeway: float = DEFAULT_LEEWAY,
         timeout: float = DEFAULT_TIMEOUT,
         client_auth: str = "basic",
-        retries: int = DEFAULT_RETRIES,
+        token_retries: int = DEFAULT_TOKEN_RETRIES,
         allowed_hosts: Iterable[str] | None = None,
     ) -> None:
         for value, what in ((client_id, "client id"), (client_secret, "client secret")):
@@ -81,7 +83,7 @@ class ResharmonicsAuth(AuthBase):
             scope=_scope_string(scope),
             client_auth=config.check_client_auth(client_auth),
             timeout=_positive(timeout, "timeout"),
-            retries=_count(retries, "retries"),
+            retries=_count(token_retries, "token_retries"),
         )
         self._manager = TokenManager(endpoint, leeway=leeway)
         self.allowed_hosts = (

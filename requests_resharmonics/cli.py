@@ -7,8 +7,10 @@ import json
 import os
 import signal
 import sys
+import textwrap
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import requests
 
@@ -32,6 +34,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except ResharmonicsError as error:
         _fail(str(error))
+        return EXIT_FAILED
+    except requests.HTTPError as error:
+        status = error.response.status_code if error.response is not None else "error"
+        _fail(f"a page of {args.path} answered HTTP {status}")
         return EXIT_FAILED
     except requests.RequestException as error:
         _fail(f"the request failed: {type(error).__name__}")
@@ -88,6 +94,14 @@ def _parser() -> argparse.ArgumentParser:
         type=_param,
         metavar="KEY=VALUE",
         help="a query parameter; repeat for more",
+    )
+    get.add_argument(
+        "--all",
+        action="store_true",
+        help="follow the pages of a list endpoint and print every item as one JSON array",
+    )
+    get.add_argument(
+        "--jsonl", action="store_true", help="with --all (implied): one JSON item a line"
     )
     _credential_options(get)
     get.set_defaults(run=_get)
@@ -153,10 +167,14 @@ def _token(args: argparse.Namespace) -> int:
 
 
 def _get(args: argparse.Namespace) -> int:
-    params: dict[str, list[str]] = {}
+    grouped: dict[str, list[str]] = {}
     for key, value in args.param:
-        params.setdefault(key, []).append(value)
+        grouped.setdefault(key, []).append(value)
+    params = {key: values[0] if len(values) == 1 else values for key, values in grouped.items()}
     with _session(args) as session:
+        if args.all or args.jsonl:
+            _print_items(session.paginate(args.path, params), jsonl=args.jsonl)
+            return 0
         response = session.get(args.path, params=params)
     if not response.ok:
         _fail(f"GET {args.path} answered HTTP {response.status_code}: {_excerpt(response)}")
@@ -168,6 +186,21 @@ def _get(args: argparse.Namespace) -> int:
         return 0
     print(json.dumps(payload, indent=2, ensure_ascii=False))
     return 0
+
+
+def _print_items(items: Iterator[Any], *, jsonl: bool) -> None:
+    """Print items as they arrive: one a line, or as the elements of a pretty JSON array."""
+    out = sys.stdout
+    if jsonl:
+        for item in items:
+            out.write(json.dumps(item, ensure_ascii=False) + "\n")
+        return
+    out.write("[")
+    count = 0
+    for count, item in enumerate(items, 1):
+        text = json.dumps(item, indent=2, ensure_ascii=False)
+        out.write(("," if count > 1 else "") + "\n" + textwrap.indent(text, "  "))
+    out.write("\n]\n" if count else "]\n")
 
 
 def _fake_server(args: argparse.Namespace) -> int:

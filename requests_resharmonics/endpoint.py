@@ -15,50 +15,13 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError as Urllib3HTTPError
 from urllib3.exceptions import NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
-from urllib3.util.retry import Retry
 
 from .errors import TokenRequestError
+from .retries import DEFAULT_TOKEN_RETRIES, token_request_retry
 from .token import Token, jwt_expiry, positive_seconds
 
 DEFAULT_TIMEOUT = 10.0
-DEFAULT_RETRIES = 2
 _MAX_ANSWER_BYTES = 1 << 20
-
-
-class _Retry(Retry):
-    """urllib3's Retry, tolerant of a malformed ``Retry-After`` (it then backs off as usual)."""
-
-    def get_retry_after(self, response: Any) -> float | None:
-        try:
-            return super().get_retry_after(response)
-        except Exception:
-            return None
-
-
-def token_request_retry(retries: int, timeout: float) -> Retry:
-    """Return the back-off policy for token requests.
-
-    Connection errors, 429 and 5xx are retried ``retries`` times with exponential back-off,
-    honouring ``Retry-After`` up to ``timeout`` seconds. POST is retried: asking for a token
-    twice is harmless.
-    """
-    options: dict[str, Any] = {
-        "total": retries,
-        "connect": retries,
-        "read": retries,
-        "status": retries,
-        "other": 0,
-        "allowed_methods": None,
-        "status_forcelist": (429, 500, 502, 503, 504),
-        "backoff_factor": 0.5,
-        "respect_retry_after_header": True,
-        "raise_on_status": False,
-        "raise_on_redirect": False,
-    }
-    try:
-        return _Retry(**options, retry_after_max=max(int(timeout), 1))
-    except TypeError:  # urllib3 older than 2.5 has no cap on Retry-After
-        return _Retry(**options)
 
 
 class TokenEndpoint:
@@ -81,7 +44,7 @@ class TokenEndpoint:
         scope: str | None = None,
         client_auth: str = "basic",
         timeout: float = DEFAULT_TIMEOUT,
-        retries: int = DEFAULT_RETRIES,
+        retries: int = DEFAULT_TOKEN_RETRIES,
     ) -> None:
         self.token_url = token_url
         self.client_id = client_id

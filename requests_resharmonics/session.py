@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 from requests_oauthlib import OAuth2Session
 
 from . import config
 from .auth import ResharmonicsAuth, credentials_from_env
 from .display import html_repr, plain_repr, token_state
-from .endpoint import DEFAULT_RETRIES, DEFAULT_TIMEOUT
+from .endpoint import DEFAULT_TIMEOUT
 from .errors import ConfigurationError
+from .pagination import DEFAULT_PAGE_SIZE, iterate_items
 from .renewal import DEFAULT_LEEWAY
+from .retries import DEFAULT_API_RETRIES, DEFAULT_TOKEN_RETRIES, RetriesSetting, api_retry
 from .token import Token
+
+#: Connections kept per host: enough for a worker pool of threads sharing one session.
+POOL_SIZE = 32
 
 
 class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
@@ -37,7 +43,13 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         base_url: defaults to ``RESHARMONICS_BASE_URL``, else the environment's API address.
         environment: ``"production"`` or ``"testing"``.
         scope: defaults to ``RESHARMONICS_SCOPE``; by default no scope is sent.
-        leeway, timeout, client_auth, retries: as for `ResharmonicsAuth`.
+        leeway, timeout, client_auth, token_retries: as for `ResharmonicsAuth`.
+        retries: API calls with idempotent methods (GET, HEAD, OPTIONS, PUT, DELETE) are
+            retried on connection errors, 429, 502, 503 and 504 with exponential back-off
+            that honours ``Retry-After``: a count, a urllib3 ``Retry``, or 0 for none.
+            POST is never retried.
+        allowed_hosts: hosts besides the base URL's that may receive the token; a request to
+            any other host (a pre-signed download, a webhook) goes out without it.
         prompt: in an interactive session, ask for missing credentials instead of raising.
         kwargs: passed to ``requests.Session``.
     """
@@ -54,7 +66,9 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         leeway: float = DEFAULT_LEEWAY,
         timeout: float = DEFAULT_TIMEOUT,
         client_auth: str = "basic",
-        retries: int = DEFAULT_RETRIES,
+        token_retries: int = DEFAULT_TOKEN_RETRIES,
+        retries: RetriesSetting = DEFAULT_API_RETRIES,
+        allowed_hosts: Iterable[str] | None = None,
         prompt: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -78,9 +92,13 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
             leeway=leeway,
             timeout=timeout,
             client_auth=client_auth,
-            retries=retries,
+            token_retries=token_retries,
+            allowed_hosts=[urlsplit(self.base_url).hostname or "", *(allowed_hosts or ())],
         )
+        adapter = HTTPAdapter(max_retries=api_retry(retries), pool_maxsize=POOL_SIZE)
         super().__init__(client=auth._manager.endpoint.client, scope=auth.scope, **kwargs)
+        self.mount("https://", adapter)
+        self.mount("http://", adapter)
         # OAuth2Session sets a do-nothing lambda here; ours adds the token, and pickles.
         self.auth = auth
         self._resharmonics_auth = auth
@@ -161,6 +179,36 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         if withhold_token:
             kwargs["auth"] = _no_auth
         return requests.Session.request(self, method, self.url_for(url), *args, **kwargs)
+
+    def paginate(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        **kwargs: Any,
+    ) -> Iterator[Any]:
+        """Iterate every item of a list endpoint, across its pages.
+
+        The next page is requested only when the items of the current one are used up. Both
+        the ``{"content": [...], "page": {...}}`` envelope and the older one with
+        ``totalPages``, ``number`` and ``last`` at the top level are understood. Iteration
+        stops after the last page or at an empty one. ``kwargs`` go to each GET.
+
+        Example:
+            >>> for booking in session.paginate("/api/v3/bookings", {"statuses": "CONFIRMED"}):
+            ...     print(booking["bookingReference"])
+
+        Raises:
+            PaginationError: an answer is not a page.
+            requests.HTTPError: a page was answered with an error status.
+        """
+        return iterate_items(
+            lambda query: self.get(path, params=query, **kwargs),
+            f"GET {path}",
+            params,
+            page_size,
+        )
 
     def close(self) -> None:
         """Close the session's connections, those to the token endpoint included."""

@@ -38,7 +38,9 @@ class OtherHost:
         self.seen: list[Incoming] = []
         self._answer = answer
         self._server = FakeHTTPServer(("127.0.0.1", 0), self._record)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
 
     def _record(self, incoming: Incoming) -> Answer:

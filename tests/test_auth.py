@@ -228,7 +228,7 @@ def test_cookies_set_by_the_401_are_sent_on_the_replay(
 def test_token_request_failure_during_renewal_is_one_clear_error(
     fake: FakeResharmonics,
 ) -> None:
-    auth = fake.auth(retries=0)
+    auth = fake.auth(token_retries=0)
     auth.valid_token()
     fake.expire_all_tokens()
     fake.fail_token_requests("invalid_client")
@@ -366,7 +366,7 @@ def test_from_env_names_what_is_missing(
         ({"client_secret": None}, "client secret"),
         ({"client_auth": "jwt"}, "client_auth"),
         ({"timeout": 0}, "timeout"),
-        ({"retries": -1}, "retries"),
+        ({"token_retries": -1}, "token_retries"),
         ({"leeway": -1}, "leeway"),
         ({"scope": 42}, "scope"),
     ],

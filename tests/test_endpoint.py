@@ -120,7 +120,7 @@ def test_429_retry_after_is_honoured(fake_resharmonics: FakeResharmonics) -> Non
 def test_retries_are_bounded(fake_resharmonics: FakeResharmonics) -> None:
     fake_resharmonics.fail_token_requests("503", "503", "503", "503")
     with pytest.raises(TokenRequestError) as caught:
-        fake_resharmonics.auth(retries=2).fetch_token()
+        fake_resharmonics.auth(token_retries=2).fetch_token()
     assert fake_resharmonics.token_requests == 3
     assert caught.value.status_code == 503
     assert "HTTP 503" in str(caught.value)
@@ -160,7 +160,7 @@ def test_timeout(fake_resharmonics: FakeResharmonics) -> None:
     fake_resharmonics.fail_token_requests("hang")
     started = time.monotonic()
     with pytest.raises(TokenRequestError, match=r"timed out after 0.3 s") as caught:
-        fake_resharmonics.auth(timeout=0.3, retries=0).fetch_token()
+        fake_resharmonics.auth(timeout=0.3, token_retries=0).fetch_token()
     assert time.monotonic() - started < 2
     assert caught.value.status_code is None
 
@@ -175,7 +175,9 @@ def test_connection_refused() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    auth = ResharmonicsAuth("id", "secret", f"http://127.0.0.1:{port}/oauth2/token", retries=1)
+    auth = ResharmonicsAuth(
+        "id", "secret", f"http://127.0.0.1:{port}/oauth2/token", token_retries=1
+    )
     with pytest.raises(TokenRequestError, match="could not connect") as caught:
         auth.fetch_token()
     assert caught.value.status_code is None
