@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ._version import __version__
 from .auth import ResharmonicsAuth
+from .cache import FileTokenCache, MemoryTokenCache, RedisTokenCache, TokenCache
 from .errors import (
     ConfigurationError,
     InsecureTransportError,
@@ -24,12 +25,16 @@ from .token import Token
 
 __all__ = [
     "ConfigurationError",
+    "FileTokenCache",
     "InsecureTransportError",
+    "MemoryTokenCache",
     "PaginationError",
+    "RedisTokenCache",
     "ResharmonicsAuth",
     "ResharmonicsError",
     "ResharmonicsSession",
     "Token",
+    "TokenCache",
     "TokenRequestError",
     "__version__",
 ]

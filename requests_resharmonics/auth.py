@@ -15,6 +15,7 @@ from requests.auth import AuthBase
 from requests.cookies import extract_cookies_to_jar
 
 from . import config
+from .cache.base import TokenCache
 from .display import html_repr, plain_repr, token_state
 from .endpoint import DEFAULT_TIMEOUT, TokenEndpoint
 from .errors import ConfigurationError, InsecureTransportError
@@ -57,6 +58,9 @@ class ResharmonicsAuth(AuthBase):
             and 5xx.
         allowed_hosts: hosts to send the token to; ``None`` (the default) sends it to every
             host this auth object is used with, as any requests auth object does.
+        cache: where tokens are shared: the default `MemoryTokenCache` shares them with every
+            auth object of the same client in the process; `FileTokenCache` and
+            `RedisTokenCache` share them between processes and machines.
     """
 
     def __init__(
@@ -71,6 +75,7 @@ class ResharmonicsAuth(AuthBase):
         client_auth: str = "basic",
         token_retries: int = DEFAULT_TOKEN_RETRIES,
         allowed_hosts: Iterable[str] | None = None,
+        cache: TokenCache | None = None,
     ) -> None:
         for value, what in ((client_id, "client id"), (client_secret, "client secret")):
             if not isinstance(value, str) or not value.strip():
@@ -85,7 +90,7 @@ class ResharmonicsAuth(AuthBase):
             timeout=_positive(timeout, "timeout"),
             retries=_count(token_retries, "token_retries"),
         )
-        self._manager = TokenManager(endpoint, leeway=leeway)
+        self._manager = TokenManager(endpoint, leeway=leeway, cache=cache)
         self.allowed_hosts = (
             None if allowed_hosts is None else frozenset(host.lower() for host in allowed_hosts)
         )

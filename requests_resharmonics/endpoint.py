@@ -16,6 +16,7 @@ from urllib3.exceptions import HTTPError as Urllib3HTTPError
 from urllib3.exceptions import NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 
+from .cache.base import cache_key
 from .errors import TokenRequestError
 from .retries import DEFAULT_TOKEN_RETRIES, token_request_retry
 from .token import Token, jwt_expiry, positive_seconds
@@ -100,6 +101,10 @@ class TokenEndpoint:
             if self._session is not None:
                 self._session.close()
                 self._session = None
+
+    def cache_key(self) -> str:
+        """Return this client's key in a token cache (a hash, never the secret)."""
+        return cache_key(self.token_url, self.client_id, self._client_secret, self.scope)
 
     def after_fork(self) -> None:
         """Forget the parent's lock and connections in a freshly forked child process."""

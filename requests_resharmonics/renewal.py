@@ -15,6 +15,8 @@ import time
 import weakref
 from typing import Any, Callable, NamedTuple
 
+from .cache.base import MemoryTokenCache, TokenCache
+from .cache.guard import GuardedCache
 from .endpoint import TokenEndpoint
 from .errors import ConfigurationError
 from .token import Token
@@ -55,10 +57,17 @@ class TokenManager:
         *,
         leeway: float = DEFAULT_LEEWAY,
         clock: Callable[[], float] = time.time,
+        cache: TokenCache | None = None,
     ) -> None:
         if not isinstance(leeway, (int, float)) or not leeway >= 0 or not math.isfinite(leeway):
             raise ConfigurationError(f"leeway must be a number of seconds >= 0, not {leeway!r}")
+        if cache is not None and not isinstance(cache, TokenCache):
+            raise ConfigurationError(f"cache must be a TokenCache, not {type(cache).__name__}")
         self.endpoint = endpoint
+        self.cache = GuardedCache(cache if cache is not None else MemoryTokenCache())
+        self.key = endpoint.cache_key()
+        # Wait for another process's fetch as long as a fetch may take, retries included.
+        self.lock_wait = endpoint.timeout * (endpoint.retries + 1) + 5.0
         self.leeway = float(leeway)
         self.clock = clock
         self._current: _Current | None = None
@@ -96,11 +105,11 @@ class TokenManager:
                     current.token.fingerprint,
                     extra=event("due", current.token),
                 )
-            return self._fetch_locked()
+            return self._obtain(rejected=None)
 
     def fetch_token(self) -> Token:
-        """Fetch a new token now, whatever the state of the current one."""
-        with self._lock:
+        """Fetch a new token now, whatever the state of the current one or the cache's."""
+        with self._lock, self.cache.lock(self.key, self.lock_wait):
             return self._fetch_locked()
 
     def renew_after_rejection(self, rejected: Token) -> Token:
@@ -122,7 +131,8 @@ class TokenManager:
                 rejected.fingerprint,
                 extra=event("rejected", rejected),
             )
-            return self._fetch_locked()
+            self.cache.delete_if(self.key, rejected.access_token)
+            return self._obtain(rejected)
 
     def discard(self, rejected: Token) -> None:
         """Forget ``rejected`` if it is still current, so that the next call fetches anew."""
@@ -130,15 +140,41 @@ class TokenManager:
             current = self._current
             if current is not None and current.token.access_token == rejected.access_token:
                 self._current = None
+            self.cache.delete_if(self.key, rejected.access_token)
 
     def set_token(self, token: Token | None) -> None:
         """Replace the current token, for users who bring one of their own."""
         with self._lock:
             self._store(token)
 
+    def _obtain(self, rejected: Token | None) -> Token:
+        """Take a usable token from the cache, or fetch one under the cache's lock.
+
+        Called with the manager's lock held. Other processes sharing the cache wait on the
+        cache's lock while one fetches, then find its token on their second look.
+        """
+        shared = self._usable(self.cache.get(self.key), rejected)
+        if shared is not None:
+            self._store(shared)
+            return shared
+        with self.cache.lock(self.key, self.lock_wait):
+            shared = self._usable(self.cache.get(self.key), rejected)
+            if shared is not None:
+                self._store(shared)
+                return shared
+            return self._fetch_locked()
+
+    def _usable(self, token: Token | None, rejected: Token | None) -> Token | None:
+        if token is None or self.clock() >= token.renew_at(self.leeway):
+            return None
+        if rejected is not None and token.access_token == rejected.access_token:
+            return None
+        return token
+
     def _fetch_locked(self) -> Token:
         token = self.endpoint.request_token(self.clock)
         self._store(token)
+        self.cache.set(self.key, token)
         log.debug(
             "token %s fetched from %s, %s",
             token.fingerprint,
@@ -162,6 +198,7 @@ _live_managers: weakref.WeakSet[TokenManager] = weakref.WeakSet()
 
 
 def _reset_locks_after_fork() -> None:
+    MemoryTokenCache._after_fork()
     for manager in list(_live_managers):
         manager._after_fork()
 

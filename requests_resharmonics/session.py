@@ -12,6 +12,7 @@ from requests_oauthlib import OAuth2Session
 
 from . import config
 from .auth import ResharmonicsAuth, credentials_from_env
+from .cache.base import TokenCache
 from .display import html_repr, plain_repr, token_state
 from .endpoint import DEFAULT_TIMEOUT
 from .errors import ConfigurationError
@@ -48,6 +49,7 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
             retried on connection errors, 429, 502, 503 and 504 with exponential back-off
             that honours ``Retry-After``: a count, a urllib3 ``Retry``, or 0 for none.
             POST is never retried.
+        cache: a `TokenCache` shared with other sessions, processes or machines.
         allowed_hosts: hosts besides the base URL's that may receive the token; a request to
             any other host (a pre-signed download, a webhook) goes out without it.
         prompt: in an interactive session, ask for missing credentials instead of raising.
@@ -69,6 +71,7 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         token_retries: int = DEFAULT_TOKEN_RETRIES,
         retries: RetriesSetting = DEFAULT_API_RETRIES,
         allowed_hosts: Iterable[str] | None = None,
+        cache: TokenCache | None = None,
         prompt: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -94,6 +97,7 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
             client_auth=client_auth,
             token_retries=token_retries,
             allowed_hosts=[urlsplit(self.base_url).hostname or "", *(allowed_hosts or ())],
+            cache=cache,
         )
         adapter = HTTPAdapter(max_retries=api_retry(retries), pool_maxsize=POOL_SIZE)
         super().__init__(client=auth._manager.endpoint.client, scope=auth.scope, **kwargs)

@@ -104,6 +104,42 @@ class Token:
             scope=scope if isinstance(scope, str) else None,
         )
 
+    def to_json(self) -> str:
+        """Serialise the token for a shared cache."""
+        return json.dumps(
+            {
+                "access_token": self.access_token,
+                "obtained_at": self.obtained_at,
+                "expires_at": self.expires_at,
+                "token_type": self.token_type,
+                "scope": self.scope,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Token | None:
+        """Read a token written by `to_json`; return ``None`` for anything malformed."""
+        try:
+            value = json.loads(text)
+        except (ValueError, RecursionError, UnicodeDecodeError):
+            return None
+        if not isinstance(value, dict):
+            return None
+        access_token = value.get("access_token")
+        obtained_at = positive_seconds(value.get("obtained_at"))
+        expires_at = value.get("expires_at")
+        scope = value.get("scope")
+        if not isinstance(access_token, str) or not access_token or obtained_at is None:
+            return None
+        if expires_at is not None and positive_seconds(expires_at) is None:
+            return None
+        return cls(
+            access_token=access_token,
+            obtained_at=obtained_at,
+            expires_at=positive_seconds(expires_at),
+            scope=scope if isinstance(scope, str) else None,
+        )
+
     def __str__(self) -> str:
         return f"<{self.token_type} token {self.fingerprint}>"
 

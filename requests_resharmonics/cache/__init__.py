@@ -1,0 +1,14 @@
+"""Token caches: share tokens between auth objects, processes and machines.
+
+- `MemoryTokenCache` (the default): every auth object in the process with the same client.
+- `FileTokenCache`: every process of the user on the machine (extra ``[file]``).
+- `RedisTokenCache`: every process on every machine using one Redis (extra ``[redis]``).
+"""
+
+from __future__ import annotations
+
+from .base import MemoryTokenCache, TokenCache, cache_key
+from .file import FileTokenCache
+from .redis import RedisTokenCache
+
+__all__ = ["FileTokenCache", "MemoryTokenCache", "RedisTokenCache", "TokenCache", "cache_key"]

@@ -1,0 +1,195 @@
+"""`FileTokenCache`: tokens shared by the processes of one user on one machine."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import stat
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigurationError
+from ..token import Token
+from .base import TokenCache
+
+log = logging.getLogger("requests_resharmonics")
+
+FILE_NAME = "tokens.json"
+
+
+def default_path() -> Path:
+    """Return the per-user cache file in the platform's user cache directory."""
+    try:
+        from platformdirs import user_cache_dir
+    except ImportError:
+        raise _missing_extra() from None
+    return Path(user_cache_dir("requests-resharmonics", appauthor=False)) / FILE_NAME
+
+
+def _missing_extra() -> ConfigurationError:
+    return ConfigurationError(
+        "FileTokenCache needs filelock and platformdirs: pip install 'requests-resharmonics[file]'"
+    )
+
+
+class FileTokenCache(TokenCache):
+    """Tokens in one file per user, shared by all of that user's processes on the machine.
+
+    The file is created with mode 0600 inside a directory with mode 0700, replaced atomically
+    (a temporary file renamed over it) so that a reader never sees half of it, and guarded by
+    a cross-process lock (filelock) that one process holds while it fetches a token: the
+    others wait, then read its token. A corrupt file is ignored and rewritten. A file not
+    owned by the current user is never read.
+
+    Example:
+        >>> cache = FileTokenCache()  # ~/.cache/requests-resharmonics/tokens.json on Linux
+        >>> auth = ResharmonicsAuth(client_id, client_secret, cache=cache)
+
+    Args:
+        path: the cache file; defaults to ``tokens.json`` in the user cache directory. A
+            missing directory is created with mode 0700; an existing one given here is left
+            as it is (the file itself is always 0600).
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        try:
+            import filelock
+        except ImportError:
+            raise _missing_extra() from None
+        self._filelock = filelock
+        self.path = Path(path) if path is not None else default_path()
+        # Only a directory of our own may be tightened: a path given by the user may live in
+        # a shared directory (/tmp, a project folder) whose mode is not ours to change.
+        self._own_directory = path is None
+        self._warned_corrupt = False
+
+    def __repr__(self) -> str:
+        return f"FileTokenCache({str(self.path)!r})"
+
+    def __reduce__(self) -> Any:
+        return (FileTokenCache, (str(self.path),))
+
+    # -- reading -------------------------------------------------------------------------
+
+    def get(self, key: str) -> Token | None:
+        """Return the token stored for ``key`` (a missing or corrupt file is an empty cache)."""
+        try:
+            entries = self._read()
+        except CorruptCacheError as error:
+            if not self._warned_corrupt:
+                log.warning("%s", error)
+                self._warned_corrupt = True
+            return None
+        entry = entries.get(key)
+        return Token.from_json(json.dumps(entry)) if isinstance(entry, dict) else None
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            with open(self.path, "rb") as file:
+                self._check_owner(os.fstat(file.fileno()))
+                content = file.read()
+        except FileNotFoundError:
+            return {}
+        try:
+            entries = json.loads(content)
+        except (ValueError, RecursionError, UnicodeDecodeError):
+            entries = None
+        if not isinstance(entries, dict):
+            raise CorruptCacheError(f"{self.path} is not a token cache; it will be rewritten")
+        return entries
+
+    def _check_owner(self, info: os.stat_result) -> None:
+        if hasattr(os, "getuid") and info.st_uid != os.getuid():
+            raise PermissionError(f"{self.path} belongs to another user; not reading it")
+
+    # -- writing -------------------------------------------------------------------------
+
+    def set(self, key: str, token: Token) -> None:
+        """Store ``token`` for ``key``, dropping expired entries, in one atomic replacement."""
+        with self._writing() as entries:
+            entries[key] = json.loads(token.to_json())
+
+    def delete_if(self, key: str, access_token: str) -> None:
+        """Delete the entry for ``key`` if it holds ``access_token``."""
+        with self._writing() as entries:
+            entry = entries.get(key)
+            if isinstance(entry, dict) and entry.get("access_token") == access_token:
+                del entries[key]
+
+    @contextmanager
+    def _writing(self) -> Iterator[dict[str, Any]]:
+        self._prepare_directory()
+        with self._filelock.FileLock(str(self.path) + ".lock", timeout=10, mode=0o600):
+            try:
+                entries = self._read()
+            except CorruptCacheError:
+                entries = {}
+            now = time.time()
+            entries = {
+                k: v for k, v in entries.items() if isinstance(v, dict) and not _expired(v, now)
+            }
+            yield entries
+            self._replace(entries)
+            self._warned_corrupt = False
+
+    def _prepare_directory(self) -> None:
+        directory = self.path.parent
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = directory.stat()
+        if (
+            self._own_directory
+            and hasattr(os, "getuid")
+            and info.st_uid == os.getuid()
+            and stat.S_IMODE(info.st_mode) & 0o077
+        ):
+            # Our cache directory, but others can enter it: close it, it holds our tokens.
+            directory.chmod(0o700)
+
+    def _replace(self, entries: dict[str, Any]) -> None:
+        descriptor, temporary = tempfile.mkstemp(
+            dir=self.path.parent, prefix=".tokens-", suffix=".tmp"
+        )
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as file:  # mkstemp: mode 0600
+                json.dump(entries, file)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+
+    # -- the fetch lock ------------------------------------------------------------------
+
+    @contextmanager
+    def lock(self, key: str, wait: float) -> Iterator[bool]:
+        """Hold the cross-process fetch lock of ``key`` (a lock file beside the cache)."""
+        self._prepare_directory()
+        lock = self._filelock.FileLock(
+            f"{self.path}.{key[:16]}.fetch.lock", timeout=wait, mode=0o600
+        )
+        try:
+            lock.acquire()
+        except self._filelock.Timeout:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            lock.release()
+
+
+class CorruptCacheError(ValueError):
+    """The cache file holds something other than a token cache."""
+
+
+def _expired(entry: dict[str, Any], now: float) -> bool:
+    expires_at = entry.get("expires_at")
+    return isinstance(expires_at, (int, float)) and expires_at <= now

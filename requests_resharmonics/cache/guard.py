@@ -1,0 +1,96 @@
+"""Calling a token cache so that its failures never fail an API call."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Callable, TypeVar
+
+from ..token import Token
+from .base import TokenCache
+
+log = logging.getLogger("requests_resharmonics")
+
+T = TypeVar("T")
+
+
+class GuardedCache:
+    """Wraps a `TokenCache`: an error becomes "no cache", with one warning per outage.
+
+    While the cache is down (Redis stopped, a file not writable, a corrupt file), tokens are
+    fetched directly; the first successful call after that logs the recovery.
+    """
+
+    def __init__(self, cache: TokenCache) -> None:
+        self.cache = cache
+        self._failing = False
+        self._state_lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"cache": self.cache}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["cache"])  # type: ignore[misc]
+
+    def __repr__(self) -> str:
+        return f"GuardedCache({self.cache!r})"
+
+    def get(self, key: str) -> Token | None:
+        """Return the cached token, or ``None`` when there is none or the cache failed."""
+        return self._call(lambda: self.cache.get(key), None)
+
+    def set(self, key: str, token: Token) -> None:
+        """Store a token; a failure is logged and ignored."""
+        self._call(lambda: self.cache.set(key, token), None)
+
+    def delete_if(self, key: str, access_token: str) -> None:
+        """Compare-and-delete; a failure is logged and ignored."""
+        self._call(lambda: self.cache.delete_if(key, access_token), None)
+
+    @contextmanager
+    def lock(self, key: str, wait: float) -> Iterator[bool]:
+        """Hold the cache's fetch lock, or yield ``False`` if the cache cannot lock."""
+        try:
+            manager = self.cache.lock(key, wait)
+            acquired = manager.__enter__()
+        except Exception as error:
+            self._failed(error)
+            yield False
+            return
+        self._recovered()
+        try:
+            yield acquired
+        finally:
+            try:
+                manager.__exit__(None, None, None)
+            except Exception as error:
+                self._failed(error)
+
+    def _call(self, action: Callable[[], T], fallback: T) -> T:
+        try:
+            result = action()
+        except Exception as error:
+            self._failed(error)
+            return fallback
+        self._recovered()
+        return result
+
+    def _failed(self, error: Exception) -> None:
+        with self._state_lock:
+            first, self._failing = not self._failing, True
+        if first:
+            log.warning(
+                "token cache %r is unavailable (%s: %s); fetching tokens directly until it "
+                "recovers",
+                self.cache,
+                type(error).__name__,
+                str(error)[:200],
+            )
+
+    def _recovered(self) -> None:
+        with self._state_lock:
+            was_failing, self._failing = self._failing, False
+        if was_failing:
+            log.warning("token cache %r is available again", self.cache)

@@ -1,0 +1,120 @@
+"""`RedisTokenCache`: tokens shared by processes on many machines, through Redis."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from ..errors import ConfigurationError
+from ..token import Token
+from .base import TokenCache
+
+#: A token leaves Redis this long before it expires (less for short-lived tokens).
+EXPIRY_MARGIN = 60.0
+#: A token of unknown lifetime is kept at most this long.
+UNKNOWN_LIFETIME_TTL = 3600.0
+
+# Each script touches one key, so Redis Cluster routes it like any single-key command.
+_DELETE_IF_TOKEN = """
+local value = redis.call('GET', KEYS[1])
+if not value then return 0 end
+local ok, entry = pcall(cjson.decode, value)
+if ok and type(entry) == 'table' and entry['access_token'] == ARGV[1] then
+    return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+_RELEASE_IF_OWNER = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def _redis_module() -> Any:
+    try:
+        import redis
+    except ImportError:
+        raise ConfigurationError(
+            "RedisTokenCache needs redis-py: pip install 'requests-resharmonics[redis]'"
+        ) from None
+    return redis
+
+
+class RedisTokenCache(TokenCache):
+    """Tokens in Redis, shared by every process on every machine that uses the same Redis.
+
+    Each token is stored with a TTL that ends before the token does. While one process
+    fetches a token it holds a Redis lock (``SET NX PX`` with a random value, released only
+    by its owner); the others wait, then read the token it stored. Every command touches a
+    single key, so Redis Cluster and Sentinel clients work.
+
+    Example:
+        >>> cache = RedisTokenCache("redis://cache.internal:6379/0")
+        >>> session = ResharmonicsSession(cache=cache)
+
+    Args:
+        client_or_url: a ``redis.Redis`` (or cluster / sentinel) client, or a Redis URL.
+        prefix: prepended to every key this cache writes.
+    """
+
+    def __init__(self, client_or_url: Any, prefix: str = "requests-resharmonics:") -> None:
+        redis = _redis_module()
+        if isinstance(client_or_url, str):
+            self._url: str | None = client_or_url
+            self._client = redis.Redis.from_url(client_or_url)
+        else:
+            self._url = None
+            self._client = client_or_url
+        self.prefix = prefix
+
+    def __repr__(self) -> str:
+        kwargs = getattr(getattr(self._client, "connection_pool", None), "connection_kwargs", {})
+        where = f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/{kwargs.get('db', 0)}"
+        return f"RedisTokenCache({where}, prefix={self.prefix!r})"
+
+    def __reduce__(self) -> Any:
+        # A client holds sockets and locks; a URL can be reconnected where the cache lands.
+        if self._url is None:
+            raise TypeError(
+                "a RedisTokenCache built from a client cannot be pickled; "
+                "build it from a URL (RedisTokenCache('redis://...')) to pickle it"
+            )
+        return (RedisTokenCache, (self._url, self.prefix))
+
+    def get(self, key: str) -> Token | None:
+        """Return the token stored for ``key``."""
+        value = self._client.get(self.prefix + key)
+        return Token.from_json(value) if value is not None else None
+
+    def set(self, key: str, token: Token) -> None:
+        """Store ``token`` for ``key`` with a TTL that ends before the token does."""
+        if token.expires_at is None:
+            ttl = UNKNOWN_LIFETIME_TTL
+        else:
+            ttl = token.renew_at(EXPIRY_MARGIN) - time.time()
+        if ttl > 0.001:
+            self._client.set(self.prefix + key, token.to_json(), px=int(ttl * 1000))
+
+    def delete_if(self, key: str, access_token: str) -> None:
+        """Delete the token for ``key`` if it is ``access_token``, atomically in Redis."""
+        self._client.eval(_DELETE_IF_TOKEN, 1, self.prefix + key, access_token)
+
+    @contextmanager
+    def lock(self, key: str, wait: float) -> Iterator[bool]:
+        """Hold the Redis fetch lock of ``key``, which expires by itself after ``wait``."""
+        name = self.prefix + key + ":lock"
+        owner = secrets.token_hex(16)
+        deadline = time.monotonic() + wait
+        expiry_ms = max(int(wait * 1000), 1000)
+        acquired = bool(self._client.set(name, owner, nx=True, px=expiry_ms))
+        while not acquired and time.monotonic() < deadline:
+            time.sleep(0.02)
+            acquired = bool(self._client.set(name, owner, nx=True, px=expiry_ms))
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                self._client.eval(_RELEASE_IF_OWNER, 1, name, owner)

@@ -1,0 +1,30 @@
+"""Code run in child processes by the shared-cache tests (importable, for spawn)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from requests_resharmonics import FileTokenCache, RedisTokenCache, ResharmonicsAuth, TokenCache
+
+
+def make_cache(kind: str, where: str) -> TokenCache:
+    return FileTokenCache(where) if kind == "file" else RedisTokenCache(where)
+
+
+def call_twice(
+    server: dict[str, str], cache: tuple[str, str], start: Any, expired: Any, results: Any
+) -> None:
+    """Call the API when released, wait while the server expires every token, call again."""
+    auth = ResharmonicsAuth(
+        server["client_id"], server["client_secret"], server["token_url"], cache=make_cache(*cache)
+    )
+    url = server["base_url"] + "/api/v3/units"
+    with requests.Session() as session:
+        start.wait()
+        first = session.get(url, auth=auth, timeout=30)
+        results.put(("first", first.status_code, len(first.history)))
+        expired.wait()
+        second = session.get(url, auth=auth, timeout=30)
+        results.put(("second", second.status_code, len(second.history)))
