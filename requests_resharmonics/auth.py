@@ -58,6 +58,9 @@ class ResharmonicsAuth(AuthBase):
             and 5xx.
         allowed_hosts: hosts to send the token to; ``None`` (the default) sends it to every
             host this auth object is used with, as any requests auth object does.
+        background_renewal: renew a token that is due but still valid in a background thread
+            while calls go on using it, so that no call waits for the token endpoint; False
+            renews inline, in the call that finds it due.
         cache: where tokens are shared: the default `MemoryTokenCache` shares them with every
             auth object of the same client in the process; `FileTokenCache` and
             `RedisTokenCache` share them between processes and machines.
@@ -76,6 +79,7 @@ class ResharmonicsAuth(AuthBase):
         token_retries: int = DEFAULT_TOKEN_RETRIES,
         allowed_hosts: Iterable[str] | None = None,
         cache: TokenCache | None = None,
+        background_renewal: bool = True,
     ) -> None:
         for value, what in ((client_id, "client id"), (client_secret, "client secret")):
             if not isinstance(value, str) or not value.strip():
@@ -90,7 +94,9 @@ class ResharmonicsAuth(AuthBase):
             timeout=_positive(timeout, "timeout"),
             retries=_count(token_retries, "token_retries"),
         )
-        self._manager = TokenManager(endpoint, leeway=leeway, cache=cache)
+        self._manager = TokenManager(
+            endpoint, leeway=leeway, cache=cache, background=bool(background_renewal)
+        )
         self.allowed_hosts = (
             None if allowed_hosts is None else frozenset(host.lower() for host in allowed_hosts)
         )

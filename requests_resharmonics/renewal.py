@@ -2,11 +2,13 @@
 
 A valid token is read without taking a lock. Fetching happens under a lock, so any number of
 threads cause one token request per renewal: the first thread fetches, the others wait and
-then use its token.
+then use its token. A token due for renewal but still valid is renewed in the background
+while calls go on using it (stale-while-revalidate); calls wait only for an expired token.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -15,6 +17,7 @@ import time
 import weakref
 from typing import Any, Callable, NamedTuple
 
+from . import background
 from .cache.base import MemoryTokenCache, TokenCache
 from .cache.guard import GuardedCache
 from .endpoint import TokenEndpoint
@@ -29,8 +32,9 @@ DEFAULT_LEEWAY = 60.0
 def event(name: str, token: Token) -> dict[str, str]:
     """Return log-record fields naming a token event, for handlers that act on events.
 
-    Records carry ``resharmonics_event`` (``fetched``, ``due``, ``rejected`` or
-    ``unreplayable``) and ``resharmonics_token``, the token's fingerprint, never the token.
+    Records carry ``resharmonics_event`` (``fetched``, ``due``, ``rejected``,
+    ``unreplayable`` or ``renewal-failed``) and ``resharmonics_token``, the token's
+    fingerprint, never the token.
     """
     return {"resharmonics_event": name, "resharmonics_token": token.fingerprint}
 
@@ -58,6 +62,7 @@ class TokenManager:
         leeway: float = DEFAULT_LEEWAY,
         clock: Callable[[], float] = time.time,
         cache: TokenCache | None = None,
+        background: bool = True,
     ) -> None:
         if not isinstance(leeway, (int, float)) or not leeway >= 0 or not math.isfinite(leeway):
             raise ConfigurationError(f"leeway must be a number of seconds >= 0, not {leeway!r}")
@@ -70,6 +75,10 @@ class TokenManager:
         self.lock_wait = endpoint.timeout * (endpoint.retries + 1) + 5.0
         self.leeway = float(leeway)
         self.clock = clock
+        self.background = background
+        #: First wait before retrying a failed background renewal; it doubles each time.
+        self.background_retry_delay = 1.0
+        self._fetch_seconds = 0.0
         self._current: _Current | None = None
         self._lock = threading.Lock()
         _live_managers.add(self)
@@ -91,14 +100,27 @@ class TokenManager:
         return current.token if current is not None else None
 
     def valid_token(self) -> Token:
-        """Return a token that is not due for renewal, fetching one if needed."""
+        """Return a token good for the next call, renewing it if needed.
+
+        A token due for renewal but not expired is returned at once while a background
+        renewal replaces it (when ``background`` is on); otherwise the call waits.
+        """
         current = self._current
-        if current is not None and self.clock() < current.renew_at:
-            return current.token
+        if current is not None:
+            now = self.clock()
+            if now < current.renew_at:
+                return current.token
+            if self.background and not current.token.is_expired(now):
+                return self._serve_stale(current.token)
         with self._lock:
             current = self._current
             if current is not None and self.clock() < current.renew_at:
                 return current.token
+            if current is None and self.background:
+                shared = self.cache.get(self.key)  # another's token, perhaps due: still good
+                if shared is not None and not shared.is_expired(self.clock()):
+                    self._store(shared)
+                    return self._fresh_or_stale(shared)
             if current is not None:
                 log.debug(
                     "token %s is due for renewal",
@@ -106,6 +128,16 @@ class TokenManager:
                     extra=event("due", current.token),
                 )
             return self._obtain(rejected=None)
+
+    def _fresh_or_stale(self, token: Token) -> Token:
+        """Return ``token``, starting its background renewal if it is due."""
+        if self.clock() >= self.renew_at(token):
+            return self._serve_stale(token)
+        return token
+
+    def _serve_stale(self, token: Token) -> Token:
+        background.start(self.key, functools.partial(self._renew_in_background, token))
+        return token
 
     def fetch_token(self) -> Token:
         """Fetch a new token now, whatever the state of the current one or the cache's."""
@@ -164,15 +196,59 @@ class TokenManager:
                 return shared
             return self._fetch_locked()
 
+    def _renew_in_background(self, stale: Token) -> None:
+        """Replace ``stale`` while calls keep using it; retry failures until it expires."""
+        log.debug(
+            "token %s is due for renewal; renewing in the background",
+            stale.fingerprint,
+            extra=event("due", stale),
+        )
+        delay = self.background_retry_delay
+        while not background.shutting_down.is_set():
+            current = self._current
+            if current is None or current.token.access_token != stale.access_token:
+                return  # replaced meanwhile (a rejection, another renewal)
+            if stale.is_expired(self.clock()):
+                return  # calls now renew it themselves, under the usual single flight
+            try:
+                with self._lock:
+                    current = self._current
+                    if current is not None and current.token is stale:
+                        self._obtain(rejected=None)
+                return
+            except Exception as error:
+                message = self.endpoint.scrub(str(error))[:300]
+                log.warning(
+                    "background renewal of token %s failed (%s); retrying in %.1f s while it "
+                    "stays valid",
+                    stale.fingerprint,
+                    message,
+                    delay,
+                    extra=event("renewal-failed", stale),
+                )
+            if background.shutting_down.wait(delay):
+                return
+            delay = min(delay * 2, 60.0)
+
+    def renew_at(self, token: Token) -> float:
+        """Return when ``token`` is due: its margin, widened to cover a slow token endpoint."""
+        due = token.renew_at(self.leeway)
+        if token.expires_at is None or token.lifetime is None:
+            return due
+        slow_margin = min(2 * self._fetch_seconds, token.lifetime / 2)
+        return min(due, token.expires_at - slow_margin)
+
     def _usable(self, token: Token | None, rejected: Token | None) -> Token | None:
-        if token is None or self.clock() >= token.renew_at(self.leeway):
+        if token is None or self.clock() >= self.renew_at(token):
             return None
         if rejected is not None and token.access_token == rejected.access_token:
             return None
         return token
 
     def _fetch_locked(self) -> Token:
+        started = time.monotonic()
         token = self.endpoint.request_token(self.clock)
+        self._fetch_seconds = time.monotonic() - started
         self._store(token)
         self.cache.set(self.key, token)
         log.debug(
@@ -185,7 +261,7 @@ class TokenManager:
         return token
 
     def _store(self, token: Token | None) -> None:
-        self._current = None if token is None else _Current(token, token.renew_at(self.leeway))
+        self._current = None if token is None else _Current(token, self.renew_at(token))
 
     def _after_fork(self) -> None:
         # A lock held by another thread at fork time would never be released in the child,

@@ -49,6 +49,7 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
             retried on connection errors, 429, 502, 503 and 504 with exponential back-off
             that honours ``Retry-After``: a count, a urllib3 ``Retry``, or 0 for none.
             POST is never retried.
+        background_renewal: as for `ResharmonicsAuth`.
         cache: a `TokenCache` shared with other sessions, processes or machines.
         allowed_hosts: hosts besides the base URL's that may receive the token; a request to
             any other host (a pre-signed download, a webhook) goes out without it.
@@ -72,6 +73,7 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         retries: RetriesSetting = DEFAULT_API_RETRIES,
         allowed_hosts: Iterable[str] | None = None,
         cache: TokenCache | None = None,
+        background_renewal: bool = True,
         prompt: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -98,6 +100,7 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
             token_retries=token_retries,
             allowed_hosts=[urlsplit(self.base_url).hostname or "", *(allowed_hosts or ())],
             cache=cache,
+            background_renewal=background_renewal,
         )
         adapter = HTTPAdapter(max_retries=api_retry(retries), pool_maxsize=POOL_SIZE)
         super().__init__(client=auth._manager.endpoint.client, scope=auth.scope, **kwargs)

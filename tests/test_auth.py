@@ -45,7 +45,7 @@ def test_first_call_fetches_and_later_calls_reuse(fake: FakeResharmonics) -> Non
 def test_hour_long_token_is_renewed_a_minute_before_expiry(
     fake: FakeResharmonics, clock: FakeClock
 ) -> None:
-    auth = fake.auth()
+    auth = fake.auth(background_renewal=False)
     auth._manager.clock = clock
     first = auth.valid_token()
     clock.advance(3600 - 61)
@@ -69,7 +69,7 @@ def test_two_second_token_is_not_fetched_on_every_call(
 
 
 def test_leeway_is_configurable(fake: FakeResharmonics, clock: FakeClock) -> None:
-    auth = fake.auth(leeway=5)
+    auth = fake.auth(leeway=5, background_renewal=False)
     auth._manager.clock = clock
     first = auth.valid_token()
     clock.advance(3600 - 6)

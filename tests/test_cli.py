@@ -33,12 +33,15 @@ def test_demo_shows_all_four_token_events() -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     for event in (
-        "fetched a new token",
-        "reused the current token",
-        "renewed the token before it expired",
-        "got the expiry 401: renewed the token and replayed the call",
+        "fetched from the token endpoint",
+        "(reused the current token)",
+        "is due for renewal: renewing it in the background, calls keep using it",
+        "got the expiry 401: renewing it and replaying the call",
     ):
         assert event in out
+    # The renewal before expiry really happened: a new token is fetched after the due event.
+    due = out.index("is due for renewal")
+    assert "fetched from the token endpoint" in out[due:]
     assert re.search(r"^\d\d:\d\d:\d\d\.\d{3} ", out, re.MULTILINE)
     assert "0 failed" in out
 

@@ -46,7 +46,7 @@ def test_cold_start_makes_one_token_request(fake_resharmonics: FakeResharmonics)
 def test_proactive_renewal_makes_one_token_request(
     fake_resharmonics: FakeResharmonics, clock: FakeClock
 ) -> None:
-    auth = fake_resharmonics.auth()
+    auth = fake_resharmonics.auth(background_renewal=False)
     auth._manager.clock = clock
     auth.valid_token()
     clock.advance(3590)  # inside the renewal window
