@@ -28,7 +28,7 @@ def wait_for(condition: object, timeout: float = 10.0) -> None:
 
 def due_auth(fake: FakeResharmonics, clock: FakeClock, **kwargs: object) -> ResharmonicsAuth:
     """An auth object holding a token that is now due for renewal but still valid."""
-    auth = fake.auth(**kwargs)  # type: ignore[arg-type]
+    auth = fake.auth(**kwargs)
     auth._manager.clock = clock
     auth.valid_token()
     clock.advance(3600 - 30)  # inside the last minute, 30 s before expiry
