@@ -100,6 +100,7 @@ class ResharmonicsAuth(AuthBase):
         self.allowed_hosts = (
             None if allowed_hosts is None else frozenset(host.lower() for host in allowed_hosts)
         )
+        self._origins: dict[str, bool] = {}
 
     @classmethod
     def from_env(cls, *, prompt: bool = False, **kwargs: Any) -> ResharmonicsAuth:
@@ -155,7 +156,7 @@ class ResharmonicsAuth(AuthBase):
         """Add the bearer token to ``request`` and watch its answer for the expiry 401."""
         url = request.url or ""
         if (self.allowed_hosts is not None or not url.startswith("https://")) and not (
-            self._may_send_token_to(url)
+            self._may_send_token_to_origin(url)
         ):
             return request
         token = self._manager.valid_token()
@@ -164,6 +165,20 @@ class ResharmonicsAuth(AuthBase):
             functools.partial(self._handle_401, token, _body_position(request.body))
         )
         return request
+
+    def _may_send_token_to_origin(self, url: str) -> bool:
+        """`_may_send_token_to`, remembered per origin: it is asked on every call."""
+        start = url.find("://") + 3
+        slash = url.find("/", start)
+        origin = url if slash < 0 else url[:slash]
+        verdict = self._origins.get(origin)
+        if verdict is None:
+            verdict = self._may_send_token_to(url)
+            if url.startswith("https://") or config.is_loopback(urlsplit(url).hostname):
+                if len(self._origins) > 512:
+                    self._origins.clear()
+                self._origins[origin] = verdict  # independent of OAUTHLIB_INSECURE_TRANSPORT
+        return verdict
 
     def _may_send_token_to(self, url: str) -> bool:
         """Return whether this URL's host may see the token; refuse plain http off loopback."""

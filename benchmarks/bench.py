@@ -1,0 +1,311 @@
+"""Benchmarks of requests-resharmonics beside the libraries users would otherwise pick.
+
+Run: tox -e bench            (or: python benchmarks/bench.py [--quick] [--chart out.png])
+
+Every figure comes from one run on one machine, against the project's fake server running in
+a separate process. See benchmarks/README.rst for the scenarios and the latest table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import multiprocessing
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from importlib import metadata
+from typing import Any
+
+import scenarios
+from contenders import ALL, Contender, FixedHeader, Resharmonics, Server
+from remote import RemoteFake
+
+THREADS = 8
+BURST = 32
+PROCESSES = 8
+
+
+def table(title: str, rows: dict[str, dict[str, Any]], columns: list[str]) -> str:
+    """Format rows as an reStructuredText simple table."""
+
+    def cell(value: Any) -> str:
+        if value is None:
+            return "n/a"
+        if isinstance(value, float):
+            return f"{value:.3f}" if value < 10 else f"{value:.0f}"
+        return str(value)
+
+    header = ["contender", *columns]
+    body = [[name, *(cell(row.get(column)) for column in columns)] for name, row in rows.items()]
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+    rule = "  ".join("=" * width for width in widths)
+    lines = [title, "", rule, "  ".join(h.ljust(w) for h, w in zip(header, widths)), rule]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(line, widths)) for line in body]
+    lines += [rule, ""]
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    versions = []
+    for package in (
+        "requests",
+        "urllib3",
+        "requests-oauthlib",
+        "requests-oauth2client",
+        "requests-auth",
+        "Authlib",
+        "requests-resharmonics",
+    ):
+        try:
+            versions.append(f"{package} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{package} missing")
+    return (
+        f"{platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        + ", ".join(versions)
+    )
+
+
+def contenders_except_floor() -> list[type[Contender]]:
+    return [cls for cls in ALL if cls is not FixedHeader]
+
+
+def run_throughput(args: argparse.Namespace, results: dict[str, Any]) -> None:
+    with RemoteFake() as fake:
+        server = scenarios.server_of(fake)
+        contenders = {cls.name: cls(server) for cls in ALL}
+        url = fake.base_url + scenarios.PATH
+        rows = scenarios.throughput(contenders, url, args.calls, 25)
+        for name, contender in contenders.items():
+            rows[name]["auth µs"] = scenarios.auth_step_cost(contender, url)
+            contender.close()
+    results["a"] = rows
+    print(
+        table(
+            f"(a) {args.calls} sequential keep-alive GETs each, ratio to the floor (median over "
+            "turns of 25); (b) the auth step with a valid token, µs (timeit, no network)",
+            rows,
+            ["calls/s", "ratio", "CPU µs/call", "CPU ratio", "auth µs"],
+        ),
+        flush=True,
+    )
+
+
+def run_expiry(
+    args: argparse.Namespace, results: dict[str, Any], key: str, options: dict[str, Any], title: str
+) -> None:
+    rows = {}
+    for cls in contenders_except_floor():
+        with RemoteFake(**options) as fake:
+            rows[cls.name] = scenarios.threads_for(cls, fake, THREADS, args.seconds)
+    results[key] = rows
+    print(table(title, rows, ["calls", "failed", "failed %", "token requests"]), flush=True)
+
+
+def run_together(
+    results: dict[str, Any],
+    key: str,
+    title: str,
+    scenario: Callable[[Callable[[Server], Contender], RemoteFake, int], Any],
+) -> None:
+    rows = {}
+    for cls in contenders_except_floor():
+        with RemoteFake(token_delay=0.1) as fake:
+            rows[cls.name] = scenario(cls, fake, BURST)
+    results[key] = rows
+    print(table(title, rows, ["failed", "token requests"]), flush=True)
+
+
+def run_processes(results: dict[str, Any]) -> None:
+    from workers import calls_with_shared_cache
+
+    rows: dict[str, dict[str, Any]] = {}
+    redis = _start_redis()
+    try:
+        caches = [("FileTokenCache", ("file", os.path.join(tempfile.mkdtemp(), "tokens.json")))]
+        if redis is not None:
+            caches.append(("RedisTokenCache", ("redis", redis[1])))
+        for name, cache in caches:
+            with RemoteFake(token_delay=0.1) as fake:
+                context = multiprocessing.get_context("spawn")
+                start, queue = context.Barrier(PROCESSES), context.Queue()
+                server = {
+                    "client_id": fake.client_id,
+                    "client_secret": fake.client_secret,
+                    "token_url": fake.token_url,
+                    "url": fake.base_url + scenarios.PATH,
+                }
+                workers = [
+                    context.Process(
+                        target=calls_with_shared_cache, args=(server, cache, 20, start, queue)
+                    )
+                    for _ in range(PROCESSES)
+                ]
+                for worker in workers:
+                    worker.start()
+                failures = sum(queue.get(timeout=120) for _ in workers)
+                for worker in workers:
+                    worker.join(30)
+                rows[f"ResharmonicsAuth + {name}"] = {
+                    "calls": 20 * PROCESSES,
+                    "failed": failures,
+                    "token requests": fake.token_requests,
+                }
+        if redis is None:
+            rows["ResharmonicsAuth + RedisTokenCache"] = {"calls": "skipped: no redis-server"}
+    finally:
+        if redis is not None:
+            redis[0].terminate()
+            redis[0].wait(10)
+    results["g"] = rows
+    print(
+        table(
+            f"(g) {PROCESSES} processes started together, 20 calls each, sharing a cache",
+            rows,
+            ["calls", "failed", "token requests"],
+        ),
+        flush=True,
+    )
+
+
+def _start_redis() -> tuple[subprocess.Popen[bytes], str] | None:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        return None
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(500):
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return process, f"redis://127.0.0.1:{port}/0"
+        time.sleep(0.02)
+    process.terminate()
+    return None
+
+
+def run_latency(args: argparse.Namespace, results: dict[str, Any]) -> None:
+    rows = {}
+    for label, background in (("background renewal on", True), ("background renewal off", False)):
+        with RemoteFake(token_lifetime=3, token_delay=0.5) as fake:
+            server = scenarios.server_of(fake)
+            rows[f"ResharmonicsAuth, {label}"] = scenarios.latencies(
+                functools.partial(Resharmonics, server, background_renewal=background),
+                fake,
+                THREADS,
+                args.latency_seconds,
+            )
+    results["h"] = rows
+    print(
+        table(
+            f"(h) {THREADS} threads for {args.latency_seconds:g} s; tokens live 3 s and every token "
+            "request takes 0.5 s",
+            rows,
+            ["calls", "failed", "p50 ms", "p99.9 ms", "slowest ms", "token requests"],
+        ),
+        flush=True,
+    )
+
+
+def chart(results: dict[str, Any], path: str) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("no chart: install matplotlib (pip install 'requests-resharmonics[bench]')")
+        return
+    panels = [
+        ("a", "ratio", "(a) throughput / floor"),
+        ("c", "failed %", "(c) failed calls %, early expiry"),
+        ("d", "token requests", "(d) token requests, 2 s tokens"),
+        ("e", "token requests", "(e) token requests, 32-thread cold start"),
+        ("f", "token requests", "(f) token requests, 32 expiry 401s"),
+    ]
+    panels = [panel for panel in panels if panel[0] in results]
+    figure, axes = plt.subplots(len(panels), 1, figsize=(9, 2.6 * len(panels)))
+    for axis, (key, column, title) in zip(list(axes) if len(panels) > 1 else [axes], panels):
+        names = list(results[key])
+        values = [float(results[key][name].get(column) or 0) for name in names]
+        axis.barh(names, values, color=["#2a7" if "Resharmonics" in n else "#999" for n in names])
+        axis.set_title(title, fontsize=10)
+        axis.invert_yaxis()
+        for y, value in enumerate(values):
+            axis.text(value, y, f" {value:.3g}", va="center", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    print(f"chart written to {path}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="shorter runs, for a smoke test")
+    parser.add_argument("--only", default="abcdefgh", help="scenarios to run, e.g. 'ae'")
+    parser.add_argument("--chart", metavar="PNG", help="also draw a chart (needs matplotlib)")
+    args = parser.parse_args()
+    args.calls = 500 if args.quick else 3000
+    args.seconds = 2.0 if args.quick else 6.0
+    args.latency_seconds = 6.0 if args.quick else 30.0
+    os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the others refuse http
+    started = time.monotonic()
+    print(f"machine: {machine()}\ncommand: {' '.join(['python', *sys.argv])}\n", flush=True)
+    results: dict[str, Any] = {}
+    if "a" in args.only or "b" in args.only:
+        run_throughput(args, results)
+    if "c" in args.only:
+        run_expiry(
+            args,
+            results,
+            "c",
+            {"token_lifetime": 3600, "server_lifetime": 1},
+            f"(c) {THREADS} threads for {args.seconds:g} s; the server expires each token "
+            "1 s after issuing it although expires_in says 3600",
+        )
+    if "d" in args.only:
+        run_expiry(
+            args,
+            results,
+            "d",
+            {"token_lifetime": 2},
+            f"(d) {THREADS} threads for {args.seconds:g} s; tokens honestly live 2 s",
+        )
+    if "e" in args.only:
+        run_together(
+            results,
+            "e",
+            f"(e) {BURST} threads making their first call at the same "
+            "instant (token requests take 0.1 s)",
+            scenarios.cold_start,
+        )
+    if "f" in args.only:
+        run_together(
+            results,
+            "f",
+            f"(f) {BURST} threads receiving the expiry 401 at the same "
+            "instant: token requests beyond the first token",
+            scenarios.burst_of_401s,
+        )
+    if "g" in args.only:
+        run_processes(results)
+    if "h" in args.only:
+        run_latency(args, results)
+    if args.chart:
+        chart(results, args.chart)
+    print(f"total time: {time.monotonic() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
