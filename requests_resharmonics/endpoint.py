@@ -17,6 +17,7 @@ from urllib3.exceptions import NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 
 from .cache.base import cache_key
+from .cache.codec import PlainCodec, SealedCodec
 from .errors import TokenRequestError
 from .retries import DEFAULT_TOKEN_RETRIES, token_request_retry
 from .token import Token, jwt_expiry, positive_seconds
@@ -105,6 +106,10 @@ class TokenEndpoint:
     def cache_key(self) -> str:
         """Return this client's key in a token cache (a hash, never the secret)."""
         return cache_key(self.token_url, self.client_id, self._client_secret, self.scope)
+
+    def cache_codec(self, sealed: bool) -> PlainCodec:
+        """Return how this client's tokens are written into a cache (sealed: encrypted)."""
+        return SealedCodec(self._client_secret) if sealed else PlainCodec()
 
     def after_fork(self) -> None:
         """Forget the parent's lock and connections in a freshly forked child process."""

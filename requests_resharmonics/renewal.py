@@ -19,6 +19,7 @@ from typing import Any, Callable, NamedTuple
 
 from . import background
 from .cache.base import MemoryTokenCache, TokenCache
+from .cache.codec import token_id
 from .cache.guard import GuardedCache
 from .endpoint import TokenEndpoint
 from .errors import ConfigurationError
@@ -70,6 +71,7 @@ class TokenManager:
             raise ConfigurationError(f"cache must be a TokenCache, not {type(cache).__name__}")
         self.endpoint = endpoint
         self.cache = GuardedCache(cache if cache is not None else MemoryTokenCache())
+        self.codec = endpoint.cache_codec(self.cache.cache.seals)
         self.key = endpoint.cache_key()
         # Wait for another process's fetch as long as a fetch may take, retries included.
         self.lock_wait = endpoint.timeout * (endpoint.retries + 1) + 5.0
@@ -86,10 +88,12 @@ class TokenManager:
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         del state["_lock"]
+        del state["codec"]  # rebuilt from the secret where the manager lands
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self.codec = self.endpoint.cache_codec(self.cache.cache.seals)
         self._lock = threading.Lock()
         _live_managers.add(self)
 
@@ -117,7 +121,7 @@ class TokenManager:
             if current is not None and self.clock() < current.renew_at:
                 return current.token
             if current is None and self.background:
-                shared = self.cache.get(self.key)  # another's token, perhaps due: still good
+                shared = self._shared()  # another's token, perhaps due: still good
                 if shared is not None and not shared.is_expired(self.clock()):
                     self._store(shared)
                     return self._fresh_or_stale(shared)
@@ -163,7 +167,7 @@ class TokenManager:
                 rejected.fingerprint,
                 extra=event("rejected", rejected),
             )
-            self.cache.delete_if(self.key, rejected.access_token)
+            self.cache.delete_if(self.key, token_id(rejected))
             return self._obtain(rejected)
 
     def discard(self, rejected: Token) -> None:
@@ -172,7 +176,7 @@ class TokenManager:
             current = self._current
             if current is not None and current.token.access_token == rejected.access_token:
                 self._current = None
-            self.cache.delete_if(self.key, rejected.access_token)
+            self.cache.delete_if(self.key, token_id(rejected))
 
     def set_token(self, token: Token | None) -> None:
         """Replace the current token, for users who bring one of their own."""
@@ -185,12 +189,12 @@ class TokenManager:
         Called with the manager's lock held. Other processes sharing the cache wait on the
         cache's lock while one fetches, then find its token on their second look.
         """
-        shared = self._usable(self.cache.get(self.key), rejected)
+        shared = self._usable(self._shared(), rejected)
         if shared is not None:
             self._store(shared)
             return shared
         with self.cache.lock(self.key, self.lock_wait):
-            shared = self._usable(self.cache.get(self.key), rejected)
+            shared = self._usable(self._shared(), rejected)
             if shared is not None:
                 self._store(shared)
                 return shared
@@ -238,6 +242,10 @@ class TokenManager:
         slow_margin = min(2 * self._fetch_seconds, token.lifetime / 2)
         return min(due, token.expires_at - slow_margin)
 
+    def _shared(self) -> Token | None:
+        """Return the token in the cache, if there is a readable one."""
+        return self.codec.decode(self.cache.get(self.key))
+
     def _usable(self, token: Token | None, rejected: Token | None) -> Token | None:
         if token is None or self.clock() >= self.renew_at(token):
             return None
@@ -250,7 +258,7 @@ class TokenManager:
         token = self.endpoint.request_token(self.clock)
         self._fetch_seconds = time.monotonic() - started
         self._store(token)
-        self.cache.set(self.key, token)
+        self.cache.set(self.key, self.codec.encode(token), token.expires_at)
         log.debug(
             "token %s fetched from %s, %s",
             token.fingerprint,

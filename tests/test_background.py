@@ -69,7 +69,7 @@ def test_one_renewal_per_key_across_auth_objects(
     first = due_auth(fake_resharmonics, clock)
     second = fake_resharmonics.auth()
     second._manager.clock = clock
-    assert second.valid_token() is first.token  # from the shared memory cache: also due
+    assert second.valid_token() == first.token  # from the shared memory cache: also due
     first.valid_token()
     second.valid_token()
     assert background.is_running(first._manager.key)

@@ -22,6 +22,7 @@ from requests_resharmonics import (
     Token,
 )
 from requests_resharmonics.cache import cache_key
+from requests_resharmonics.cache.codec import SealedCodec, token_id
 from requests_resharmonics.testing import FakeResharmonics
 
 from .cache_workers import call_twice
@@ -91,7 +92,11 @@ def test_file_cache_modes(tmp_path: Path, fake_resharmonics: FakeResharmonics) -
         assert stat.S_IMODE(lock.stat().st_mode) & 0o077 == 0
     stored = json.loads(path.read_text())
     assert list(stored) == [auth._manager.key]
-    assert fake_resharmonics.client_secret not in path.read_text()
+    text = path.read_text()
+    assert fake_resharmonics.client_secret not in text
+    assert auth.token is not None
+    assert auth.token.access_token not in text  # sealed with a key from the secret
+    assert stored[auth._manager.key]["value"].startswith(f"v1:{token_id(auth.token)}:")
 
 
 def test_default_file_cache_lives_in_the_user_cache_directory(
@@ -124,7 +129,7 @@ def test_file_cache_is_shared_between_auth_objects_in_different_processes_style(
     path = tmp_path / "tokens.json"
     first = fake_resharmonics.auth(cache=FileTokenCache(path))
     units(fake_resharmonics, first)
-    MemoryTokenCache._tokens.clear()  # as if in another process: only the file is shared
+    MemoryTokenCache._values.clear()  # as if in another process: only the file is shared
     second = fake_resharmonics.auth(cache=FileTokenCache(path))
     assert units(fake_resharmonics, second) == 200
     assert fake_resharmonics.token_requests == 1
@@ -166,7 +171,8 @@ def test_a_cache_file_owned_by_another_user_is_not_read(
     path = tmp_path / "tokens.json"
     planted = Token("planted-token", obtained_at=1e9, expires_at=4e9)
     auth = fake_resharmonics.auth(cache=FileTokenCache(path))
-    path.write_text(json.dumps({auth._manager.key: json.loads(planted.to_json())}))
+    value = auth._manager.codec.encode(planted)
+    path.write_text(json.dumps({auth._manager.key: {"value": value, "expires_at": 4e9}}))
     os.chown(path, 65534, 65534)
     assert units(fake_resharmonics, auth) == 200
     assert auth.token is not None
@@ -175,8 +181,8 @@ def test_a_cache_file_owned_by_another_user_is_not_read(
 
 def test_a_concurrent_reader_never_sees_a_partial_file(tmp_path: Path) -> None:
     cache = FileTokenCache(tmp_path / "tokens.json")
-    big = Token("x" * 20000, obtained_at=1e9, expires_at=4e9)
-    cache.set("k0", big)
+    big = "v1:id:" + "x" * 20000
+    cache.set("k0", big, 4e9)
     stop = threading.Event()
     problems: list[Exception] = []
 
@@ -191,7 +197,7 @@ def test_a_concurrent_reader_never_sees_a_partial_file(tmp_path: Path) -> None:
     reader.start()
     try:
         for number in range(200):
-            cache.set(f"k{number % 7}", big)
+            cache.set(f"k{number % 7}", big, 4e9)
     finally:
         stop.set()
         reader.join()
@@ -200,11 +206,32 @@ def test_a_concurrent_reader_never_sees_a_partial_file(tmp_path: Path) -> None:
 
 def test_compare_and_delete_removes_only_the_rejected_token(tmp_path: Path) -> None:
     cache = FileTokenCache(tmp_path / "tokens.json")
-    cache.set("key", Token("new-token", obtained_at=1e9, expires_at=4e9))
-    cache.delete_if("key", "old-token")
-    assert cache.get("key") is not None
-    cache.delete_if("key", "new-token")
+    cache.set("key", "v1:new-id:payload", 4e9)
+    cache.delete_if("key", "old-id")
+    assert cache.get("key") == "v1:new-id:payload"
+    cache.delete_if("key", "new-id")
     assert cache.get("key") is None
+
+
+def test_expired_entries_are_dropped_on_write(tmp_path: Path) -> None:
+    cache = FileTokenCache(tmp_path / "tokens.json")
+    cache.set("old", "v1:a:payload", 1.0)
+    cache.set("new", "v1:b:payload", 4e9)
+    assert cache.get("old") is None
+    assert cache.get("new") == "v1:b:payload"
+
+
+def test_a_sealed_value_is_useless_without_the_secret(
+    tmp_path: Path, fake_resharmonics: FakeResharmonics
+) -> None:
+    path = tmp_path / "tokens.json"
+    auth = fake_resharmonics.auth(cache=FileTokenCache(path))
+    units(fake_resharmonics, auth)
+    value = json.loads(path.read_text())[auth._manager.key]["value"]
+    assert auth._manager.codec.decode(value) == auth.token
+    assert SealedCodec("another secret").decode(value) is None
+    assert SealedCodec("another secret").decode("v1:x:garbage") is None
+    assert SealedCodec("another secret").decode("garbage") is None
 
 
 # -- across processes ----------------------------------------------------------------------
@@ -276,6 +303,8 @@ def test_redis_ttl_ends_before_the_token(
     stored = client.get(key)
     assert isinstance(stored, bytes)
     assert fake_resharmonics.client_secret.encode() not in stored
+    assert auth.token is not None
+    assert auth.token.access_token.encode() not in stored
 
 
 def test_redis_lock_is_released_only_by_its_owner(redis_server: RedisServer) -> None:
@@ -314,7 +343,7 @@ def test_redis_stopped_mid_run_and_restarted(
     stored = redis.Redis.from_url(own_redis_server.url).get(cache.prefix + auth._manager.key)
     assert stored is not None
     assert auth.token is not None
-    assert json.loads(stored)["access_token"] == auth.token.access_token
+    assert auth._manager.codec.decode(stored.decode()) == auth.token
 
 
 def test_redis_cache_from_a_url_pickles(redis_server: RedisServer) -> None:
@@ -322,5 +351,24 @@ def test_redis_cache_from_a_url_pickles(redis_server: RedisServer) -> None:
 
     cache = pickle.loads(pickle.dumps(RedisTokenCache(redis_server.url, prefix="p:")))
     assert cache.prefix == "p:"
-    cache.set("k", Token("t", obtained_at=1e9, expires_at=4e9))
-    assert cache.get("k") is not None
+    cache.set("k", "v1:id:payload", 4e9)
+    assert cache.get("k") == "v1:id:payload"
+    cache.delete_if("k", "other")
+    assert cache.get("k") == "v1:id:payload"
+    cache.delete_if("k", "id")
+    assert cache.get("k") is None
+
+
+def test_an_auth_object_with_a_shared_cache_pickles(
+    redis_server: RedisServer, tmp_path: Path, fake_resharmonics: FakeResharmonics
+) -> None:
+    import pickle
+
+    for cache in (RedisTokenCache(redis_server.url), FileTokenCache(tmp_path / "t.json")):
+        auth = fake_resharmonics.auth(cache=cache)
+        units(fake_resharmonics, auth)
+        clone = pickle.loads(pickle.dumps(auth))
+        MemoryTokenCache._values.clear()
+        clone._manager._current = None  # as in a fresh process: only the shared cache
+        assert units(fake_resharmonics, clone) == 200
+    assert fake_resharmonics.token_requests == 2

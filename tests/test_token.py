@@ -26,7 +26,7 @@ def test_hour_long_token_is_renewed_about_a_minute_early() -> None:
 
 def test_short_token_margin_shrinks_with_its_lifetime() -> None:
     token = Token("t", obtained_at=0.0, expires_at=2.0)
-    assert token.renew_at(leeway=60.0) == pytest.approx(1.8)
+    assert token.renew_at(leeway=60.0) == pytest.approx(1.9)
 
 
 def test_token_without_expiry_is_never_due() -> None:

@@ -9,7 +9,13 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, ClassVar
 
-from ..token import Token
+
+def value_id(value: str) -> str | None:
+    """Return the token id tagged on a cached value (``v1:<id>:...``), or ``None``."""
+    if not value.startswith("v1:"):
+        return None
+    identifier, separator, _ = value[3:].partition(":")
+    return identifier if separator else None
 
 
 def cache_key(token_url: str, client_id: str, client_secret: str, scope: str | None) -> str:
@@ -26,25 +32,31 @@ def cache_key(token_url: str, client_id: str, client_secret: str, scope: str | N
 class TokenCache(ABC):
     """Storage for tokens shared by auth objects, processes or machines.
 
-    A cache stores at most one token per key. While a token is fetched, the fetching party
-    holds the key's lock; the others wait for it and then read the token it stored. A
-    subclass implements `get`, `set`, `delete_if` and `lock`; errors it raises are caught by
-    the library, which then fetches directly.
+    A cache stores at most one value per key: a string in which the library has encoded a
+    token, ``v1:<token id>:<payload>`` (see `value_id`). While a token is fetched, the
+    fetching party holds the key's lock; the others wait for it and then read the token it
+    stored. A subclass implements `get`, `set`, `delete_if` and `lock`; errors it raises are
+    caught by the library, which then fetches directly. A cache whose values leave the
+    process sets `seals`, and the library then encrypts the payload.
     """
 
-    @abstractmethod
-    def get(self, key: str) -> Token | None:
-        """Return the token stored under ``key``, or ``None``."""
+    #: Whether values leave the process (a file, a server), so that tokens must be encrypted.
+    seals: ClassVar[bool] = False
 
     @abstractmethod
-    def set(self, key: str, token: Token) -> None:
-        """Store ``token`` under ``key``, replacing what was there."""
+    def get(self, key: str) -> str | None:
+        """Return the value stored under ``key``, or ``None``."""
 
     @abstractmethod
-    def delete_if(self, key: str, access_token: str) -> None:
-        """Delete the token under ``key`` only if it is ``access_token`` (compare-and-delete).
+    def set(self, key: str, value: str, expires_at: float | None) -> None:
+        """Store ``value`` under ``key``; the token it holds expires at ``expires_at``."""
 
-        A burst of rejections of one token then removes it once, never its replacement.
+    @abstractmethod
+    def delete_if(self, key: str, token_id: str) -> None:
+        """Delete the value under ``key`` only if it holds the token ``token_id``.
+
+        This compare-and-delete lets a burst of rejections of one token remove it once,
+        never its replacement.
         """
 
     @abstractmethod
@@ -63,24 +75,24 @@ class MemoryTokenCache(TokenCache):
         >>> auth_b = ResharmonicsAuth(client_id, client_secret)  # reuses auth_a's token
     """
 
-    _tokens: ClassVar[dict[str, Token]] = {}
+    _values: ClassVar[dict[str, str]] = {}
     _locks: ClassVar[dict[str, threading.Lock]] = {}
     _guard: ClassVar[threading.Lock] = threading.Lock()
 
-    def get(self, key: str) -> Token | None:
-        """Return the process's token for ``key``."""
-        return self._tokens.get(key)
+    def get(self, key: str) -> str | None:
+        """Return the process's value for ``key``."""
+        return self._values.get(key)
 
-    def set(self, key: str, token: Token) -> None:
-        """Store the process's token for ``key``."""
-        self._tokens[key] = token
+    def set(self, key: str, value: str, expires_at: float | None) -> None:
+        """Store the process's value for ``key``."""
+        self._values[key] = value
 
-    def delete_if(self, key: str, access_token: str) -> None:
-        """Forget the token for ``key`` if it is ``access_token``."""
+    def delete_if(self, key: str, token_id: str) -> None:
+        """Forget the value for ``key`` if it holds the token ``token_id``."""
         with self._guard:
-            current = self._tokens.get(key)
-            if current is not None and current.access_token == access_token:
-                del self._tokens[key]
+            current = self._values.get(key)
+            if current is not None and value_id(current) == token_id:
+                del self._values[key]
 
     @contextmanager
     def lock(self, key: str, wait: float) -> Iterator[bool]:

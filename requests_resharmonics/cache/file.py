@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError
-from ..token import Token
-from .base import TokenCache
+from .base import TokenCache, value_id
 
 log = logging.getLogger("requests_resharmonics")
 
@@ -34,14 +33,16 @@ def default_path() -> Path:
 
 def _missing_extra() -> ConfigurationError:
     return ConfigurationError(
-        "FileTokenCache needs filelock and platformdirs: pip install 'requests-resharmonics[file]'"
+        "FileTokenCache needs filelock, platformdirs and cryptography: "
+        "pip install 'requests-resharmonics[file]'"
     )
 
 
 class FileTokenCache(TokenCache):
     """Tokens in one file per user, shared by all of that user's processes on the machine.
 
-    The file is created with mode 0600 inside a directory with mode 0700, replaced atomically
+    Tokens are stored encrypted with a key derived from the client secret. The file is
+    created with mode 0600 inside a directory with mode 0700, replaced atomically
     (a temporary file renamed over it) so that a reader never sees half of it, and guarded by
     a cross-process lock (filelock) that one process holds while it fetches a token: the
     others wait, then read its token. A corrupt file is ignored and rewritten. A file not
@@ -57,8 +58,11 @@ class FileTokenCache(TokenCache):
             as it is (the file itself is always 0600).
     """
 
+    seals = True
+
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         try:
+            import cryptography  # noqa: F401 - checked here, so a missing extra fails early
             import filelock
         except ImportError:
             raise _missing_extra() from None
@@ -77,8 +81,8 @@ class FileTokenCache(TokenCache):
 
     # -- reading -------------------------------------------------------------------------
 
-    def get(self, key: str) -> Token | None:
-        """Return the token stored for ``key`` (a missing or corrupt file is an empty cache)."""
+    def get(self, key: str) -> str | None:
+        """Return the value stored for ``key`` (a missing or corrupt file is an empty cache)."""
         try:
             entries = self._read()
         except CorruptCacheError as error:
@@ -87,7 +91,8 @@ class FileTokenCache(TokenCache):
                 self._warned_corrupt = True
             return None
         entry = entries.get(key)
-        return Token.from_json(json.dumps(entry)) if isinstance(entry, dict) else None
+        value = entry.get("value") if isinstance(entry, dict) else None
+        return value if isinstance(value, str) else None
 
     def _read(self) -> dict[str, Any]:
         try:
@@ -110,16 +115,17 @@ class FileTokenCache(TokenCache):
 
     # -- writing -------------------------------------------------------------------------
 
-    def set(self, key: str, token: Token) -> None:
-        """Store ``token`` for ``key``, dropping expired entries, in one atomic replacement."""
+    def set(self, key: str, value: str, expires_at: float | None) -> None:
+        """Store ``value`` for ``key``, dropping expired entries, in one atomic replacement."""
         with self._writing() as entries:
-            entries[key] = json.loads(token.to_json())
+            entries[key] = {"value": value, "expires_at": expires_at}
 
-    def delete_if(self, key: str, access_token: str) -> None:
-        """Delete the entry for ``key`` if it holds ``access_token``."""
+    def delete_if(self, key: str, token_id: str) -> None:
+        """Delete the entry for ``key`` if it holds the token ``token_id``."""
         with self._writing() as entries:
             entry = entries.get(key)
-            if isinstance(entry, dict) and entry.get("access_token") == access_token:
+            value = entry.get("value") if isinstance(entry, dict) else None
+            if isinstance(value, str) and value_id(value) == token_id:
                 del entries[key]
 
     @contextmanager

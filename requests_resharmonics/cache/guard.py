@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Callable, TypeVar
 
-from ..token import Token
 from .base import TokenCache
 
 log = logging.getLogger("requests_resharmonics")
@@ -37,17 +36,17 @@ class GuardedCache:
     def __repr__(self) -> str:
         return f"GuardedCache({self.cache!r})"
 
-    def get(self, key: str) -> Token | None:
-        """Return the cached token, or ``None`` when there is none or the cache failed."""
+    def get(self, key: str) -> str | None:
+        """Return the cached value, or ``None`` when there is none or the cache failed."""
         return self._call(lambda: self.cache.get(key), None)
 
-    def set(self, key: str, token: Token) -> None:
-        """Store a token; a failure is logged and ignored."""
-        self._call(lambda: self.cache.set(key, token), None)
+    def set(self, key: str, value: str, expires_at: float | None) -> None:
+        """Store a value; a failure is logged and ignored."""
+        self._call(lambda: self.cache.set(key, value, expires_at), None)
 
-    def delete_if(self, key: str, access_token: str) -> None:
+    def delete_if(self, key: str, token_id: str) -> None:
         """Compare-and-delete; a failure is logged and ignored."""
-        self._call(lambda: self.cache.delete_if(key, access_token), None)
+        self._call(lambda: self.cache.delete_if(key, token_id), None)
 
     @contextmanager
     def lock(self, key: str, wait: float) -> Iterator[bool]:

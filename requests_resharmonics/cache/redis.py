@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..errors import ConfigurationError
-from ..token import Token
 from .base import TokenCache
 
 #: A token leaves Redis this long before it expires (less for short-lived tokens).
@@ -20,9 +19,7 @@ UNKNOWN_LIFETIME_TTL = 3600.0
 # Each script touches one key, so Redis Cluster routes it like any single-key command.
 _DELETE_IF_TOKEN = """
 local value = redis.call('GET', KEYS[1])
-if not value then return 0 end
-local ok, entry = pcall(cjson.decode, value)
-if ok and type(entry) == 'table' and entry['access_token'] == ARGV[1] then
+if value and string.sub(value, 1, string.len(ARGV[1])) == ARGV[1] then
     return redis.call('DEL', KEYS[1])
 end
 return 0
@@ -35,10 +32,12 @@ return 0
 
 def _redis_module() -> Any:
     try:
+        import cryptography  # noqa: F401 - checked here, so a missing extra fails early
         import redis
     except ImportError:
         raise ConfigurationError(
-            "RedisTokenCache needs redis-py: pip install 'requests-resharmonics[redis]'"
+            "RedisTokenCache needs redis-py and cryptography: "
+            "pip install 'requests-resharmonics[redis]'"
         ) from None
     return redis
 
@@ -46,10 +45,11 @@ def _redis_module() -> Any:
 class RedisTokenCache(TokenCache):
     """Tokens in Redis, shared by every process on every machine that uses the same Redis.
 
-    Each token is stored with a TTL that ends before the token does. While one process
-    fetches a token it holds a Redis lock (``SET NX PX`` with a random value, released only
-    by its owner); the others wait, then read the token it stored. Every command touches a
-    single key, so Redis Cluster and Sentinel clients work.
+    Tokens are stored encrypted with a key derived from the client secret, each with a TTL
+    that ends before the token does. While one process fetches a token it holds a Redis
+    lock (``SET NX PX`` with a random value, released only by its owner); the others wait,
+    then read the token it stored. Every command touches a single key, so Redis Cluster and
+    Sentinel clients work.
 
     Example:
         >>> cache = RedisTokenCache("redis://cache.internal:6379/0")
@@ -59,6 +59,8 @@ class RedisTokenCache(TokenCache):
         client_or_url: a ``redis.Redis`` (or cluster / sentinel) client, or a Redis URL.
         prefix: prepended to every key this cache writes.
     """
+
+    seals = True
 
     def __init__(self, client_or_url: Any, prefix: str = "requests-resharmonics:") -> None:
         redis = _redis_module()
@@ -84,23 +86,26 @@ class RedisTokenCache(TokenCache):
             )
         return (RedisTokenCache, (self._url, self.prefix))
 
-    def get(self, key: str) -> Token | None:
-        """Return the token stored for ``key``."""
+    def get(self, key: str) -> str | None:
+        """Return the value stored for ``key``."""
         value = self._client.get(self.prefix + key)
-        return Token.from_json(value) if value is not None else None
+        if isinstance(value, bytes):
+            return value.decode("utf-8", "replace")
+        return value if isinstance(value, str) else None
 
-    def set(self, key: str, token: Token) -> None:
-        """Store ``token`` for ``key`` with a TTL that ends before the token does."""
-        if token.expires_at is None:
+    def set(self, key: str, value: str, expires_at: float | None) -> None:
+        """Store ``value`` for ``key`` with a TTL that ends before its token does."""
+        if expires_at is None:
             ttl = UNKNOWN_LIFETIME_TTL
         else:
-            ttl = token.renew_at(EXPIRY_MARGIN) - time.time()
+            remaining = expires_at - time.time()
+            ttl = remaining - min(EXPIRY_MARGIN, remaining * 0.05)
         if ttl > 0.001:
-            self._client.set(self.prefix + key, token.to_json(), px=int(ttl * 1000))
+            self._client.set(self.prefix + key, value, px=int(ttl * 1000))
 
-    def delete_if(self, key: str, access_token: str) -> None:
-        """Delete the token for ``key`` if it is ``access_token``, atomically in Redis."""
-        self._client.eval(_DELETE_IF_TOKEN, 1, self.prefix + key, access_token)
+    def delete_if(self, key: str, token_id: str) -> None:
+        """Delete the value for ``key`` if it holds the token ``token_id``, atomically."""
+        self._client.eval(_DELETE_IF_TOKEN, 1, self.prefix + key, f"v1:{token_id}:")
 
     @contextmanager
     def lock(self, key: str, wait: float) -> Iterator[bool]:
