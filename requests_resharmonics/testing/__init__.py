@@ -10,9 +10,17 @@ Example:
 
 from __future__ import annotations
 
-from ._fake import EXPIRED_BODY, TOKEN_FAULTS, UNAUTHORIZED_BODY, FakeResharmonics, RecordedRequest
+from ._fake import (
+    API_FAULTS,
+    EXPIRED_BODY,
+    TOKEN_FAULTS,
+    UNAUTHORIZED_BODY,
+    FakeResharmonics,
+    RecordedRequest,
+)
 
 __all__ = [
+    "API_FAULTS",
     "EXPIRED_BODY",
     "TOKEN_FAULTS",
     "UNAUTHORIZED_BODY",

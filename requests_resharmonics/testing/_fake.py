@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 from ..auth import ResharmonicsAuth
 from ..session import ResharmonicsSession
 from ._data import Record, generate
-from ._http import Answer, FakeHTTPServer, Incoming, Reset
+from ._http import Answer, CutOff, FakeHTTPServer, Incoming, Reset
 
 EXPIRED_BODY = {"message": "The incoming token has expired"}
 UNAUTHORIZED_BODY = {"message": "Unauthorized"}
@@ -33,8 +33,17 @@ TOKEN_FAULTS = (
     "invalid_client",  # 400 invalid_client although the credentials are right
     "hang",  # answers normally, but only after `hang_seconds`
     "reset",  # closes the connection without answering
+    "cut-off",  # starts a normal answer and closes the connection halfway through
     "string-expires-in",  # a normal token whose expires_in is a string
     "no-expires-in",  # a normal token without expires_in
+)
+
+#: Faults the API can be told to answer with, one per queued API request.
+API_FAULTS = (
+    "pass",  # answer this request normally (to aim a fault at a later one, such as a replay)
+    "reset",  # close the connection without answering
+    "cut-off",  # start a normal answer and close the connection halfway through
+    "503",  # Service Unavailable
 )
 
 
@@ -120,6 +129,7 @@ class FakeResharmonics:
         self._stopping = threading.Event()
         self._issued: dict[str, _Issued] = {}
         self._faults: collections.deque[str] = collections.deque()
+        self._api_faults: collections.deque[str] = collections.deque()
         self._throttled = 0
         self._retry_after = 1.0
         self._requests: list[RecordedRequest] = []
@@ -258,6 +268,22 @@ class FakeResharmonics:
         with self._lock:
             self._faults.extend(faults)
 
+    def fail_api_requests(self, *faults: str) -> None:
+        """Queue faults: each of the next API requests answers with one (see API_FAULTS)."""
+        unknown = [fault for fault in faults if fault not in API_FAULTS]
+        if unknown:
+            raise ValueError(f"unknown API faults {unknown}; known: {', '.join(API_FAULTS)}")
+        with self._lock:
+            self._api_faults.extend(faults)
+
+    def expire_token(self, access_token: str) -> None:
+        """Make the API answer this one token with the expiry 401 from now on."""
+        now = time.time()
+        with self._lock:
+            if access_token in self._issued:
+                issued = self._issued[access_token]
+                issued.expires_at = min(issued.expires_at, now)
+
     def throttle(self, count: int = 1, retry_after: float = 1.0) -> None:
         """Answer the next ``count`` API requests with 429 and ``Retry-After``."""
         with self._lock:
@@ -266,13 +292,14 @@ class FakeResharmonics:
 
     # -- the service -----------------------------------------------------------------------
 
-    def _answer(self, incoming: Incoming) -> Answer | Reset:
+    def _answer(self, incoming: Incoming) -> Answer | Reset | CutOff:
+        answer: Answer | Reset | CutOff
         if incoming.path == "/oauth2/token":
             answer, client_auth = self._token_endpoint(incoming)
             token = None
         else:
             token = _bearer(incoming.headers.get("authorization", ""))
-            answer, client_auth = self._api(incoming, token), None
+            answer, client_auth = self._api_with_faults(incoming, token), None
         status = answer.status if isinstance(answer, Answer) else 0
         with self._lock:
             self._requests.append(
@@ -289,7 +316,17 @@ class FakeResharmonics:
             )
         return answer
 
-    def _token_endpoint(self, incoming: Incoming) -> tuple[Answer | Reset, str | None]:
+    def _api_with_faults(self, incoming: Incoming, token: str | None) -> Answer | Reset | CutOff:
+        with self._lock:
+            fault = self._api_faults.popleft() if self._api_faults else "pass"
+        if fault == "reset":
+            return Reset()
+        if fault == "503":
+            return Answer(503, {"message": "Service Unavailable"})
+        answer = self._api(incoming, token)
+        return CutOff(answer) if fault == "cut-off" else answer
+
+    def _token_endpoint(self, incoming: Incoming) -> tuple[Answer | Reset | CutOff, str | None]:
         with self._lock:
             fault = self._faults.popleft() if self._faults else None
         if self.token_delay:
@@ -298,8 +335,14 @@ class FakeResharmonics:
             self._stopping.wait(self.hang_seconds)
         elif fault == "reset":
             return Reset(), None
+        elif fault == "cut-off":
+            return CutOff(self._token_answer(incoming, None)[0]), None
         elif fault is not None and fault not in ("string-expires-in", "no-expires-in"):
             return _fault_answer(fault), None
+        return self._token_answer(incoming, fault)
+
+    def _token_answer(self, incoming: Incoming, fault: str | None) -> tuple[Answer, str | None]:
+        """Answer a token request as the token service does."""
         if incoming.method != "POST":
             return _oauth_error(405, "invalid_request"), None
         content_type = incoming.headers.get("content-type", "")

@@ -38,7 +38,14 @@ class Reset:
     """Close the connection without answering (a connection reset)."""
 
 
-Handler = Callable[[Incoming], Union[Answer, Reset]]
+@dataclass
+class CutOff:
+    """Start answering, then close the connection halfway through the body."""
+
+    answer: Answer
+
+
+Handler = Callable[[Incoming], Union[Answer, Reset, CutOff]]
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -68,8 +75,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
             body=body,
         )
         answer = self.server.answer(incoming)
-        if isinstance(answer, Reset):
+        if isinstance(answer, CutOff):
+            self._send(answer.answer, cut_off=True)
+        if isinstance(answer, (Reset, CutOff)):
             self.close_connection = True
+            self.wfile.flush()
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
@@ -90,7 +100,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length > 0 else b""
 
-    def _send(self, answer: Answer) -> None:
+    def _send(self, answer: Answer, cut_off: bool = False) -> None:
         if isinstance(answer.body, (dict, list)):
             payload = json.dumps(answer.body).encode()
         else:
@@ -102,7 +112,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.end_headers()
         if self.command != "HEAD":
-            self.wfile.write(payload)
+            self.wfile.write(payload[: len(payload) // 2] if cut_off else payload)
 
 
 class FakeHTTPServer(ThreadingHTTPServer):
