@@ -19,6 +19,7 @@ from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 from .cache.base import cache_key
 from .cache.codec import PlainCodec, SealedCodec
 from .errors import TokenRequestError
+from .expiry import json_document
 from .retries import DEFAULT_TOKEN_RETRIES, token_request_retry
 from .token import Token, jwt_expiry, positive_seconds
 
@@ -280,10 +281,7 @@ class TokenEndpoint:
 
 def _json_object(content: bytes) -> dict[str, Any] | None:
     """Return the body as a JSON object, or ``None`` if it is anything else."""
-    try:
-        payload = json.loads(content)
-    except (ValueError, RecursionError, UnicodeDecodeError):
-        return None
+    payload = json_document(content)
     return payload if isinstance(payload, dict) else None
 
 

@@ -36,14 +36,30 @@ def is_expired_token_response(response: requests.Response) -> bool:
     return is_expired_message(body)
 
 
+def json_document(body: bytes) -> object:
+    """Parse a JSON body from the network; ``None`` if it is not JSON.
+
+    UTF-8, -16 and -32 are recognised as JSON prescribes; a body in another single-byte
+    encoding (a gateway that says ``charset=iso-8859-1``) is read as Latin-1, which cannot
+    fail and keeps the ASCII keys and messages we look for intact.
+    """
+    try:
+        return json.loads(body)
+    except UnicodeDecodeError:
+        pass
+    except (ValueError, RecursionError):
+        return None
+    try:
+        return json.loads(body.decode("latin-1"))
+    except (ValueError, RecursionError):
+        return None
+
+
 def is_expired_message(body: bytes | None) -> bool:
     """Return whether a response body is the API Gateway's expired-token message."""
     if not body or len(body) > _MAX_BODY_BYTES:
         return False
-    try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError, UnicodeDecodeError):
-        return False
+    payload = json_document(body)
     if not isinstance(payload, dict):
         return False
     message = payload.get("message")
