@@ -112,7 +112,7 @@ def response(status: int, headers: dict[str, str], body: bytes) -> requests.Resp
 
 
 header_values = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"),
+    alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\r\n"),
     max_size=80,
 )
 
