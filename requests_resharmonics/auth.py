@@ -228,6 +228,10 @@ class ResharmonicsAuth(AuthBase):
         replay.prepare_cookies(replay._cookies)  # type: ignore[attr-defined]
         replay.headers["Authorization"] = "Bearer " + replacement.access_token
         answer: requests.Response = response.connection.send(replay, **send_kwargs)
+        if is_expired_token_response(answer):
+            # The replacement was rejected too (revoked as soon as issued): no second replay,
+            # but no later call should carry it either.
+            self._manager.discard(replacement)
         answer.history.append(response)
         answer.request = replay
         return answer

@@ -30,6 +30,17 @@ log = logging.getLogger("requests_resharmonics")
 DEFAULT_LEEWAY = 60.0
 
 
+def stale_until(token: Token) -> float:
+    """Return the last moment a due token may still be sent while its renewal runs.
+
+    A call sent just before expiry would arrive after it; from this moment on calls wait
+    for the renewal instead (2% of the lifetime before expiry, at most a second).
+    """
+    if token.expires_at is None or token.lifetime is None:
+        return math.inf
+    return token.expires_at - min(token.lifetime * 0.02, 1.0)
+
+
 def event(name: str, token: Token) -> dict[str, str]:
     """Return log-record fields naming a token event, for handlers that act on events.
 
@@ -45,6 +56,7 @@ class _Current(NamedTuple):
 
     token: Token
     renew_at: float
+    stale_until: float  # the last moment a call may carry it while its renewal is under way
 
 
 class TokenManager:
@@ -81,6 +93,7 @@ class TokenManager:
         #: First wait before retrying a failed background renewal; it doubles each time.
         self.background_retry_delay = 1.0
         self._fetch_seconds = 0.0
+        self._renewal_seconds = 0.0
         self._current: _Current | None = None
         self._lock = threading.Lock()
         _live_managers.add(self)
@@ -114,7 +127,7 @@ class TokenManager:
             now = self.clock()
             if now < current.renew_at:
                 return current.token
-            if self.background and not current.token.is_expired(now):
+            if self.background and now < current.stale_until:
                 return self._serve_stale(current.token)
         with self._lock:
             current = self._current
@@ -122,7 +135,7 @@ class TokenManager:
                 return current.token
             if current is None and self.background:
                 shared = self._shared()  # another's token, perhaps due: still good
-                if shared is not None and not shared.is_expired(self.clock()):
+                if shared is not None and self.clock() < stale_until(shared):
                     self._store(shared)
                     return self._fresh_or_stale(shared)
             if current is not None:
@@ -140,7 +153,8 @@ class TokenManager:
         return token
 
     def _serve_stale(self, token: Token) -> Token:
-        background.start(self.key, functools.partial(self._renew_in_background, token))
+        renewal = functools.partial(self._renew_in_background, token, time.monotonic())
+        background.start(self.key, renewal)
         return token
 
     def fetch_token(self) -> Token:
@@ -200,7 +214,7 @@ class TokenManager:
                 return shared
             return self._fetch_locked()
 
-    def _renew_in_background(self, stale: Token) -> None:
+    def _renew_in_background(self, stale: Token, due_since: float) -> None:
         """Replace ``stale`` while calls keep using it; retry failures until it expires."""
         log.debug(
             "token %s is due for renewal; renewing in the background",
@@ -219,6 +233,9 @@ class TokenManager:
                     current = self._current
                     if current is not None and current.token is stale:
                         self._obtain(rejected=None)
+                        # Under load a renewal takes longer than its token request alone
+                        # (the thread waits for its turn): start the next one that much sooner.
+                        self._renewal_seconds = time.monotonic() - due_since
                 return
             except Exception as error:
                 message = self.endpoint.scrub(str(error))[:300]
@@ -235,11 +252,12 @@ class TokenManager:
             delay = min(delay * 2, 60.0)
 
     def renew_at(self, token: Token) -> float:
-        """Return when ``token`` is due: its margin, widened to cover a slow token endpoint."""
+        """Return when ``token`` is due: its margin, widened to cover a slow renewal."""
         due = token.renew_at(self.leeway)
         if token.expires_at is None or token.lifetime is None:
             return due
-        slow_margin = min(2 * self._fetch_seconds, token.lifetime / 2)
+        slowest = max(self._fetch_seconds, self._renewal_seconds)
+        slow_margin = min(2 * slowest, token.lifetime / 2)
         return min(due, token.expires_at - slow_margin)
 
     def _shared(self) -> Token | None:
@@ -269,7 +287,10 @@ class TokenManager:
         return token
 
     def _store(self, token: Token | None) -> None:
-        self._current = None if token is None else _Current(token, self.renew_at(token))
+        if token is None:
+            self._current = None
+        else:
+            self._current = _Current(token, self.renew_at(token), stale_until(token))
 
     def _after_fork(self) -> None:
         # A lock held by another thread at fork time would never be released in the child,

@@ -104,6 +104,7 @@ def test_never_more_than_one_replay(fake: FakeResharmonics) -> None:
     assert len(response.history) == 1
     assert fake.token_requests == 2
     assert fake.api_requests == 2
+    assert auth.token is None  # the rejected replacement is not kept for later calls
 
 
 def test_unknown_token_401_and_403_are_returned_untouched(

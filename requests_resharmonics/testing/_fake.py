@@ -63,6 +63,7 @@ class RecordedRequest:
 
 @dataclass
 class _Issued:
+    issued_at: float
     expires_at: float
     revoked: bool = False
 
@@ -284,6 +285,19 @@ class FakeResharmonics:
                 issued = self._issued[access_token]
                 issued.expires_at = min(issued.expires_at, now)
 
+    def expire_newest_token(self, min_age: float = 0.0) -> str | None:
+        """Expire early the newest token issued at least ``min_age`` seconds ago; return it.
+
+        This plays the service expiring the token in use before its ``expires_in``.
+        """
+        now = time.time()
+        with self._lock:
+            for access_token, issued in reversed(list(self._issued.items())):
+                if now - issued.issued_at >= min_age:
+                    issued.expires_at = min(issued.expires_at, now)
+                    return access_token
+        return None
+
     def throttle(self, count: int = 1, retry_after: float = 1.0) -> None:
         """Answer the next ``count`` API requests with 429 and ``Retry-After``."""
         with self._lock:
@@ -396,7 +410,7 @@ class FakeResharmonics:
         else:
             access_token = secrets.token_urlsafe(32)
         with self._lock:
-            self._issued[access_token] = _Issued(expires_at=now + lifetime)
+            self._issued[access_token] = _Issued(issued_at=now, expires_at=now + lifetime)
         return access_token
 
     def _api(self, incoming: Incoming, token: str | None) -> Answer:
