@@ -9,10 +9,11 @@ import pytest
 ROOT = Path(__file__).parent.parent
 
 
-def test_readme_renders_without_warnings() -> None:
+@pytest.mark.parametrize("name", ["README.rst", "SECURITY.rst", "benchmarks/README.rst"])
+def test_documents_render_without_warnings(name: str) -> None:
     core = pytest.importorskip("docutils.core", reason="install the 'tests' extra")
     core.publish_doctree(
-        (ROOT / "README.rst").read_text(encoding="utf-8"),
+        (ROOT / name).read_text(encoding="utf-8"),
         settings_overrides={"report_level": 2, "halt_level": 2},
     )
 
