@@ -62,9 +62,4 @@ class RemoteFake:
 
     def environ(self) -> dict[str, str]:
         """The RESHARMONICS_* variables for this server."""
-        return {
-            "RESHARMONICS_CLIENT_ID": self.client_id,
-            "RESHARMONICS_CLIENT_SECRET": self.client_secret,
-            "RESHARMONICS_TOKEN_URL": self.token_url,
-            "RESHARMONICS_BASE_URL": self.base_url,
-        }
+        return dict(self.ask("environ"))

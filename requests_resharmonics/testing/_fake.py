@@ -263,19 +263,24 @@ class FakeResharmonics:
 
     def fail_token_requests(self, *faults: str) -> None:
         """Queue faults: each of the next token requests answers with one (see TOKEN_FAULTS)."""
-        unknown = [fault for fault in faults if fault not in TOKEN_FAULTS]
-        if unknown:
-            raise ValueError(f"unknown token faults {unknown}; known: {', '.join(TOKEN_FAULTS)}")
-        with self._lock:
-            self._faults.extend(faults)
+        self._queue(self._faults, faults, TOKEN_FAULTS, "token")
 
     def fail_api_requests(self, *faults: str) -> None:
         """Queue faults: each of the next API requests answers with one (see API_FAULTS)."""
-        unknown = [fault for fault in faults if fault not in API_FAULTS]
+        self._queue(self._api_faults, faults, API_FAULTS, "API")
+
+    def _queue(
+        self,
+        queue: collections.deque[str],
+        faults: tuple[str, ...],
+        known: tuple[str, ...],
+        what: str,
+    ) -> None:
+        unknown = [fault for fault in faults if fault not in known]
         if unknown:
-            raise ValueError(f"unknown API faults {unknown}; known: {', '.join(API_FAULTS)}")
+            raise ValueError(f"unknown {what} faults {unknown}; known: {', '.join(known)}")
         with self._lock:
-            self._api_faults.extend(faults)
+            queue.extend(faults)
 
     def expire_token(self, access_token: str) -> None:
         """Make the API answer this one token with the expiry 401 from now on."""
