@@ -257,8 +257,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="shorter runs, for a smoke test")
     parser.add_argument("--only", default="abcdefgh", help="scenarios to run, e.g. 'ae'")
     parser.add_argument("--chart", metavar="PNG", help="also draw a chart (needs matplotlib)")
+    parser.add_argument("--calls", type=int, help="calls per contender in (a) (default 3000)")
     args = parser.parse_args()
-    args.calls = 500 if args.quick else 3000
+    args.calls = args.calls or (500 if args.quick else 3000)
     args.seconds = 2.0 if args.quick else 6.0
     args.latency_seconds = 6.0 if args.quick else 30.0
     os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the others refuse http
