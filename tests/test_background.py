@@ -131,6 +131,23 @@ def test_a_slow_endpoint_widens_the_renewal_window(
     assert token.expires_at - auth._manager._current.renew_at >= 1.0  # type: ignore[union-attr]
 
 
+@pytest.mark.fake_resharmonics(token_delay=0.5)
+def test_a_pickled_auth_object_renews_in_the_background(
+    fake_resharmonics: FakeResharmonics, clock: FakeClock
+) -> None:
+    import pickle
+
+    auth = due_auth(fake_resharmonics, clock)
+    clone = pickle.loads(pickle.dumps(auth))
+    clone._manager.clock = clock
+    old = clone.token
+    started = time.monotonic()
+    assert clone.valid_token() == old
+    assert time.monotonic() - started < 0.3
+    wait_for(lambda: clone.token != old)
+    assert fake_resharmonics.token_requests == 2
+
+
 SCRIPT = """
 import time
 from requests_resharmonics.testing import FakeResharmonics
