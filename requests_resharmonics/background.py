@@ -20,6 +20,9 @@ def start(key: str, renew: Callable[[], None]) -> bool:
 
     Returns whether a new renewal was started.
     """
+    running = _running.get(key)  # every call in the renewal window asks: no lock for a yes
+    if running is not None and running.is_alive():
+        return False
     with _lock:
         running = _running.get(key)
         if running is not None and running.is_alive():
