@@ -22,6 +22,9 @@ from ._http import Answer, CutOff, FakeHTTPServer, Incoming, Reset
 EXPIRED_BODY = {"message": "The incoming token has expired"}
 UNAUTHORIZED_BODY = {"message": "Unauthorized"}
 
+#: How many requests `FakeResharmonics.requests` keeps (the counters count them all).
+RECORDED_REQUESTS = 100_000
+
 #: Faults the token endpoint can be told to answer with, one per queued token request.
 TOKEN_FAULTS = (
     "503",  # an HTML 503 from a load balancer
@@ -133,7 +136,12 @@ class FakeResharmonics:
         self._api_faults: collections.deque[str] = collections.deque()
         self._throttled = 0
         self._retry_after = 1.0
-        self._requests: list[RecordedRequest] = []
+        # Bounded, so that a long-running `resharmonics fake-server` does not grow without
+        # end; the counters below stay exact.
+        self._requests: collections.deque[RecordedRequest] = collections.deque(
+            maxlen=RECORDED_REQUESTS
+        )
+        self._counts = {"token": 0, "api": 0}
         self._server: FakeHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -221,19 +229,21 @@ class FakeResharmonics:
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        """Every request received so far, oldest first."""
+        """The requests received so far, oldest first (the latest 100,000)."""
         with self._lock:
             return list(self._requests)
 
     @property
     def token_requests(self) -> int:
         """How many requests reached the token endpoint."""
-        return sum(1 for seen in self.requests if seen.path == "/oauth2/token")
+        with self._lock:
+            return self._counts["token"]
 
     @property
     def api_requests(self) -> int:
         """How many requests reached the API (anything but the token endpoint)."""
-        return sum(1 for seen in self.requests if seen.path != "/oauth2/token")
+        with self._lock:
+            return self._counts["api"]
 
     @property
     def issued_tokens(self) -> list[str]:
@@ -245,6 +255,7 @@ class FakeResharmonics:
         """Forget the requests received so far."""
         with self._lock:
             self._requests.clear()
+            self._counts = {"token": 0, "api": 0}
 
     # -- controls --------------------------------------------------------------------------
 
@@ -321,6 +332,7 @@ class FakeResharmonics:
             answer, client_auth = self._api_with_faults(incoming, token), None
         status = answer.status if isinstance(answer, Answer) else 0
         with self._lock:
+            self._counts["token" if incoming.path == "/oauth2/token" else "api"] += 1
             self._requests.append(
                 RecordedRequest(
                     method=incoming.method,
@@ -415,6 +427,12 @@ class FakeResharmonics:
         else:
             access_token = secrets.token_urlsafe(32)
         with self._lock:
+            if len(self._issued) >= RECORDED_REQUESTS:  # a long-running server: forget the dead
+                self._issued = {
+                    key: issued
+                    for key, issued in self._issued.items()
+                    if issued.expires_at > now - 3600
+                }
             self._issued[access_token] = _Issued(issued_at=now, expires_at=now + lifetime)
         return access_token
 
