@@ -28,6 +28,9 @@ from .token import Token
 log = logging.getLogger("requests_resharmonics")
 
 DEFAULT_LEEWAY = 60.0
+#: Renewal starts at least this many times the last renewal's duration before expiry, so
+#: that the new token arrives before calls must stop sending the old one.
+SLOW_MARGIN_FACTOR = 1.25
 
 
 def stale_until(token: Token) -> float:
@@ -257,7 +260,7 @@ class TokenManager:
         if token.expires_at is None or token.lifetime is None:
             return due
         slowest = max(self._fetch_seconds, self._renewal_seconds)
-        slow_margin = min(2 * slowest, token.lifetime / 2)
+        slow_margin = min(SLOW_MARGIN_FACTOR * slowest, token.lifetime / 2)
         return min(due, token.expires_at - slow_margin)
 
     def _shared(self) -> Token | None:
