@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import ipaddress
 import os
-from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from .errors import ConfigurationError, InsecureTransportError
@@ -30,13 +29,11 @@ TOKEN_URLS = {"production": PRODUCTION_TOKEN_URL}
 CLIENT_AUTH_METHODS = ("basic", "post")
 
 
-def setting(
-    value: str | None, variable: str, environ: Mapping[str, str] | None = None
-) -> str | None:
+def setting(value: str | None, variable: str) -> str | None:
     """Return ``value`` if given, else the environment variable's value if set and not blank."""
     if value is not None:
         return value
-    found = (os.environ if environ is None else environ).get(variable, "").strip()
+    found = os.environ.get(variable, "").strip()
     return found or None
 
 

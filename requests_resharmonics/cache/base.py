@@ -9,12 +9,20 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, ClassVar
 
+#: Cached values read ``v1:<token id>:<payload>``.
+VALUE_PREFIX = "v1:"
+
+
+def value_tag(token_id: str) -> str:
+    """Return how a cached value holding the token ``token_id`` begins."""
+    return f"{VALUE_PREFIX}{token_id}:"
+
 
 def value_id(value: str) -> str | None:
     """Return the token id tagged on a cached value (``v1:<id>:...``), or ``None``."""
-    if not value.startswith("v1:"):
+    if not value.startswith(VALUE_PREFIX):
         return None
-    identifier, separator, _ = value[3:].partition(":")
+    identifier, separator, _ = value[len(VALUE_PREFIX) :].partition(":")
     return identifier if separator else None
 
 

@@ -15,9 +15,7 @@ import hmac
 
 from ..errors import ConfigurationError
 from ..token import Token
-from .base import value_id
-
-PREFIX = "v1:"
+from .base import VALUE_PREFIX, value_id, value_tag
 
 
 def token_id(token: Token) -> str:
@@ -30,7 +28,7 @@ class PlainCodec:
 
     def encode(self, token: Token) -> str:
         """Return the stored form of ``token``."""
-        return f"{PREFIX}{token_id(token)}:{token.to_json()}"
+        return value_tag(token_id(token)) + token.to_json()
 
     def decode(self, value: str | None) -> Token | None:
         """Return the token of a stored value; ``None`` for anything unreadable."""
@@ -60,7 +58,7 @@ class SealedCodec(PlainCodec):
     def encode(self, token: Token) -> str:
         """Return ``token`` tagged with its id and encrypted."""
         sealed = self._fernet.encrypt(token.to_json().encode()).decode("ascii")
-        return f"{PREFIX}{token_id(token)}:{sealed}"
+        return value_tag(token_id(token)) + sealed
 
     def decode(self, value: str | None) -> Token | None:
         """Return the token of a sealed value; ``None`` if it is unreadable or not ours."""
@@ -78,4 +76,4 @@ class SealedCodec(PlainCodec):
 def _payload(value: str | None) -> str | None:
     if value is None or value_id(value) is None:
         return None
-    return value[len(PREFIX) :].partition(":")[2]
+    return value[len(VALUE_PREFIX) :].partition(":")[2]

@@ -9,7 +9,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..errors import ConfigurationError
-from .base import TokenCache
+from ..token import RENEWAL_FRACTION
+from .base import TokenCache, value_tag
 
 #: A token leaves Redis this long before it expires (less for short-lived tokens).
 EXPIRY_MARGIN = 60.0
@@ -99,13 +100,13 @@ class RedisTokenCache(TokenCache):
             ttl = UNKNOWN_LIFETIME_TTL
         else:
             remaining = expires_at - time.time()
-            ttl = remaining - min(EXPIRY_MARGIN, remaining * 0.05)
+            ttl = remaining - min(EXPIRY_MARGIN, remaining * RENEWAL_FRACTION)
         if ttl > 0.001:
             self._client.set(self.prefix + key, value, px=int(ttl * 1000))
 
     def delete_if(self, key: str, token_id: str) -> None:
         """Delete the value for ``key`` if it holds the token ``token_id``, atomically."""
-        self._client.eval(_DELETE_IF_TOKEN, 1, self.prefix + key, f"v1:{token_id}:")
+        self._client.eval(_DELETE_IF_TOKEN, 1, self.prefix + key, value_tag(token_id))
 
     @contextmanager
     def lock(self, key: str, wait: float) -> Iterator[bool]:
