@@ -10,7 +10,31 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from requests_resharmonics.testing import ApiRequest, FakeResharmonics
 from requests_resharmonics.testing._http import Answer, FakeHTTPServer, Incoming
+
+ECHO_PATH = "/api/v3/echo"
+
+
+def add_echo(fake: FakeResharmonics) -> str:
+    """Serve an echo route of the tests' own (the real API has none); return its URL.
+
+    It answers what it received, behind the same token check as the API, for tests of
+    replayed bodies.
+    """
+
+    def echo(request: ApiRequest) -> dict[str, object]:
+        incoming = request.incoming
+        return {
+            "method": incoming.method,
+            "query": incoming.query,
+            "contentType": incoming.headers.get("content-type"),
+            "body": incoming.body.decode("utf-8", "replace"),
+        }
+
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        fake.add_route(method, ECHO_PATH, echo)
+    return fake.base_url + ECHO_PATH
 
 
 class FakeClock:

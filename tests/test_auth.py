@@ -18,7 +18,7 @@ from requests_resharmonics import (
 from requests_resharmonics.testing import FakeResharmonics
 from requests_resharmonics.testing._http import Answer, Incoming
 
-from .conftest import FakeClock, StartHost
+from .conftest import FakeClock, StartHost, add_echo
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def fake(fake_resharmonics: FakeResharmonics) -> FakeResharmonics:
 
 
 def echo(fake: FakeResharmonics) -> str:
-    return fake.base_url + "/api/v3/echo"
+    return add_echo(fake)
 
 
 # -- 2. proactive renewal ------------------------------------------------------------------

@@ -13,57 +13,59 @@ from requests_resharmonics import ConfigurationError, PaginationError
 from requests_resharmonics.testing import FakeResharmonics
 from requests_resharmonics.testing._http import Answer, Incoming
 
-from .conftest import StartHost
+from .conftest import StartHost, add_echo
 from .test_cli import run
 
-ALL_BOOKINGS = [20000 + number for number in range(1, 96)]
+ALL_CONTACTS = [5000 + number for number in range(1, 61)]  # the seeded portfolio's contacts
 
 
-def api_calls(fake: FakeResharmonics, path: str = "/api/v3/bookings") -> int:
+def api_calls(fake: FakeResharmonics, path: str = "/api/v3/contacts") -> int:
     return sum(1 for seen in fake.requests if seen.path == path)
 
 
 # -- pagination ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("page_size", "pages"), [(1, 95), (7, 14), (20, 5), (95, 1), (1000, 1)])
+@pytest.mark.parametrize(("page_size", "pages"), [(1, 60), (7, 9), (20, 3), (60, 1), (1000, 1)])
 @pytest.mark.parametrize("legacy", [False, True], ids=["page-envelope", "legacy-envelope"])
 def test_paginate_yields_every_item_once_in_order(
     fake_resharmonics: FakeResharmonics, page_size: int, pages: int, legacy: bool
 ) -> None:
     fake_resharmonics.legacy_pagination = legacy
     session = fake_resharmonics.session()
-    ids = [booking["id"] for booking in session.paginate("/api/v3/bookings", page_size=page_size)]
-    assert ids == ALL_BOOKINGS
+    ids = [contact["id"] for contact in session.paginate("/api/v3/contacts", page_size=page_size)]
+    assert ids == ALL_CONTACTS
     assert api_calls(fake_resharmonics) == pages
 
 
 def test_paginate_requests_the_next_page_only_when_needed(
     fake_resharmonics: FakeResharmonics,
 ) -> None:
-    items = fake_resharmonics.session().paginate("/api/v3/bookings", page_size=20)
+    items = fake_resharmonics.session().paginate("/api/v3/contacts", page_size=20)
     assert api_calls(fake_resharmonics) == 0
     first = [next(items) for _ in range(20)]
     assert api_calls(fake_resharmonics) == 1
     first.append(next(items))
     assert api_calls(fake_resharmonics) == 2
-    assert [booking["id"] for booking in first] == ALL_BOOKINGS[:21]
+    assert [contact["id"] for contact in first] == ALL_CONTACTS[:21]
 
 
 def test_paginate_keeps_filters_and_a_starting_page(fake_resharmonics: FakeResharmonics) -> None:
     session = fake_resharmonics.session()
-    confirmed = list(session.paginate("/api/v3/bookings", {"statuses": "CONFIRMED"}, page_size=3))
-    expected = [b for b in fake_resharmonics.data["bookings"] if b["status"] == "CONFIRMED"]
-    assert confirmed == expected
+    confirmed = list(session.paginate("/api/v3/bookings", {"statuses": "CONFIRMED"}, page_size=7))
+    stays = fake_resharmonics.portfolio.room_stays
+    expected = sorted(key for key, stay in stays.items() if stay.status == "CONFIRMED")
+    assert [row["roomStayId"] for row in confirmed] == expected
+    assert {row["roomStayStatus"] for row in confirmed} == {"CONFIRMED"}
     assert all(seen.query["statuses"] == "CONFIRMED" for seen in fake_resharmonics.requests[1:])
-    tail = list(session.paginate("/api/v3/bookings", {"page": 4, "size": 20}))
-    assert [booking["id"] for booking in tail] == ALL_BOOKINGS[80:]
+    tail = list(session.paginate("/api/v3/contacts", {"page": 2, "size": 20}))
+    assert [contact["id"] for contact in tail] == ALL_CONTACTS[40:]
 
 
 def test_paginate_stops_on_an_empty_list(fake_resharmonics: FakeResharmonics) -> None:
     session = fake_resharmonics.session()
-    assert list(session.paginate("/api/v3/bookings", {"statuses": "NO_SUCH_STATUS"})) == []
-    assert api_calls(fake_resharmonics) == 1
+    assert list(session.paginate("/api/v3/bookings", {"bookingReference": "nothing"})) == []
+    assert api_calls(fake_resharmonics, "/api/v3/bookings") == 1
 
 
 def test_paginate_refuses_an_answer_that_is_not_a_page(
@@ -123,7 +125,8 @@ def test_loop_over_all_bookings_as_in_the_readme(resharmonics_env: FakeResharmon
 
     with ResharmonicsSession() as session:
         references = [b["bookingReference"] for b in session.paginate("/api/v3/bookings")]
-    assert len(references) == 95
+    stays = resharmonics_env.portfolio.room_stays.values()
+    assert len(references) == sum(stay.status != "PENDING" for stay in stays)  # as documented
 
 
 # -- rate limits ---------------------------------------------------------------------------
@@ -147,7 +150,7 @@ def test_non_idempotent_requests_are_never_retried(
     session = fake_resharmonics.session()
     session.fetch_token()
     fake_resharmonics.throttle(count=1, retry_after=0)
-    response = session.request(method, "/api/v3/echo", json={"charge": 100})
+    response = session.request(method, add_echo(fake_resharmonics), json={"charge": 100})
     assert response.status_code == 429
     assert api_calls(fake_resharmonics, "/api/v3/echo") == 1
 
@@ -208,16 +211,16 @@ def test_token_goes_only_to_the_base_url_host(
 
 
 def test_cli_get_all_prints_one_json_array(fake_resharmonics: FakeResharmonics) -> None:
-    result = run("get", "/api/v3/bookings", "--all", env=fake_resharmonics.environ())
+    result = run("get", "/api/v3/contacts", "--all", env=fake_resharmonics.environ())
     assert result.returncode == 0, result.stderr
-    assert [b["id"] for b in json.loads(result.stdout)] == ALL_BOOKINGS
+    assert [contact["id"] for contact in json.loads(result.stdout)] == ALL_CONTACTS
 
 
 def test_cli_get_jsonl_prints_one_item_a_line(fake_resharmonics: FakeResharmonics) -> None:
     result = run("get", "/api/v3/units", "--jsonl", "-p", "size=5", env=fake_resharmonics.environ())
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert len(lines) == 24
+    assert len(lines) == 40
     assert json.loads(lines[0])["id"] == 1001
 
 

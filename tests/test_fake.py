@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 import threading
 
 import pytest
 import requests
 
-from requests_resharmonics.testing import EXPIRED_BODY, FakeResharmonics
+from requests_resharmonics.testing import EXPIRED_BODY, FakeResharmonics, Portfolio
+from requests_resharmonics.testing.api import shapes
 
 
 def token(fake: FakeResharmonics, **form: str) -> requests.Response:
@@ -78,49 +80,58 @@ def test_throttle_answers_429_with_retry_after(fake_resharmonics: FakeResharmoni
     assert third.status_code == 200
 
 
-@pytest.mark.parametrize(("size", "pages"), [(20, 5), (50, 2), (95, 1), (7, 14)])
+@pytest.mark.parametrize(("size", "pages"), [(20, 3), (50, 2), (60, 1), (7, 9)])
 def test_spring_pagination(fake_resharmonics: FakeResharmonics, size: int, pages: int) -> None:
     session = fake_resharmonics.session()
     seen: list[int] = []
     for number in range(pages + 1):
-        body = session.get("/api/v3/bookings", params={"page": number, "size": size}).json()
+        body = session.get("/api/v3/contacts", params={"page": number, "size": size}).json()
         assert body["page"] == {
             "size": size,
             "number": number,
-            "totalElements": 95,
+            "totalElements": 60,
             "totalPages": pages,
         }
-        seen.extend(booking["id"] for booking in body["content"])
-    assert len(seen) == len(set(seen)) == 95
+        seen.extend(contact["id"] for contact in body["content"])
+    assert body["content"] == []  # past the last page: empty, as Spring answers
+    assert len(seen) == len(set(seen)) == 60
+
+
+@pytest.mark.parametrize(
+    ("params", "size", "number"),
+    [
+        ({}, 20, 0),  # Spring Data's defaults
+        ({"size": "x", "page": "y"}, 20, 0),  # unreadable: the defaults, not an error
+        ({"size": "0"}, 20, 0),
+        ({"page": "-3", "size": "5"}, 5, 0),  # negative page: the first
+        ({"size": "5000"}, 2000, 0),  # cut to Spring Data's largest page
+    ],
+)
+def test_page_parameters_are_read_as_spring_data_reads_them(
+    fake_resharmonics: FakeResharmonics, params: dict[str, str], size: int, number: int
+) -> None:
+    body = fake_resharmonics.session().get("/api/v3/contacts", params=params).json()
+    assert (body["page"]["size"], body["page"]["number"]) == (size, number)
+    assert len(body["content"]) == min(size, 60)
 
 
 @pytest.mark.fake_resharmonics(legacy_pagination=True)
 def test_legacy_pagination_envelope(fake_resharmonics: FakeResharmonics) -> None:
     body = fake_resharmonics.session().get("/api/v3/units", params={"page": 1}).json()
     assert (body["number"], body["totalPages"], body["last"]) == (1, 2, True)
+    assert (body["first"], body["numberOfElements"], body["empty"]) == (False, 20, False)
     assert "page" not in body
 
 
-def test_items_filters_and_not_found(fake_resharmonics: FakeResharmonics) -> None:
-    session = fake_resharmonics.session()
-    booking = session.get("/api/v3/bookings/20001").json()
-    assert booking["bookingReference"] == "RH-2026-00001"
-    contact = session.get(f"/api/v3/contacts/{booking['bookingContactId']}").json()
-    assert "@" in contact["email"]
-    mine = session.get(
-        "/api/v3/bookings", params={"bookingContactId": contact["id"], "size": 100}
-    ).json()
-    assert booking["id"] in [found["id"] for found in mine["content"]]
-    confirmed = session.get("/api/v3/bookings", params={"statuses": "CONFIRMED"}).json()
-    assert {found["status"] for found in confirmed["content"]} == {"CONFIRMED"}
-    assert session.get("/api/v3/bookings/1").status_code == 404
-    assert session.get("/api/v3/nothing").status_code == 404
-    assert session.get("/api/v3/bookings", params={"size": "x"}).status_code == 400
+def test_data_is_reproducible_for_a_seed_and_a_day() -> None:
+    day = datetime.date(2026, 3, 1)
 
+    def rows(seed: int) -> list[dict[str, object]]:
+        portfolio = Portfolio(seed, day)
+        return [shapes.booking_row(portfolio, stay) for stay in portfolio.room_stays.values()]
 
-def test_data_is_reproducible() -> None:
-    assert FakeResharmonics(seed=3).data == FakeResharmonics(seed=3).data
-    assert FakeResharmonics(seed=3).data != FakeResharmonics(seed=4).data
+    assert rows(3) == rows(3)
+    assert rows(3) != rows(4)
 
 
 def test_stop_leaves_no_thread_behind() -> None:

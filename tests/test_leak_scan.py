@@ -106,9 +106,14 @@ def test_no_flow_leaks_a_secret_or_a_token(
             requests.get(api + "/units", auth=auth, timeout=10)
             look(auth, auth.token)
             fake.expire_all_tokens()
-            requests.post(api + "/echo", json={"x": 1}, auth=auth, timeout=10)
+            requests.post(
+                api + "/contacts",
+                json={"firstName": "Ada", "lastName": "Byron"},
+                auth=auth,
+                timeout=10,
+            )
             fake.expire_all_tokens()
-            requests.post(api + "/echo", data=iter([b"stream"]), auth=auth, timeout=10)
+            requests.post(api + "/contacts", data=iter([b"stream"]), auth=auth, timeout=10)
             auth.fetch_token()
         # Background renewal, and a failed one.
         auth = fake.auth()

@@ -32,7 +32,11 @@ def test_no_log_record_at_any_level_carries_a_secret(
     auth = fake.auth(client_auth=client_auth)
     requests.get(fake.base_url + "/api/v3/units", auth=auth)
     fake.expire_all_tokens()
-    requests.post(fake.base_url + "/api/v3/echo", json={"x": 1}, auth=auth)
+    requests.post(
+        fake.base_url + "/api/v3/contacts",
+        json={"firstName": "Ada", "lastName": "Byron"},
+        auth=auth,
+    )
     session = fake.session(client_auth=client_auth)
     session.get("/api/v3/bookings")
     fake.expire_all_tokens()

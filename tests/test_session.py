@@ -127,8 +127,8 @@ def test_session_renews_exactly_like_the_auth_object(
     session = fake_resharmonics.session()
     session.get("/api/v3/units")
     fake_resharmonics.expire_all_tokens()
-    response = session.post("/api/v3/echo", json={"a": 1})
-    assert response.status_code == 200
+    response = session.post("/api/v3/contacts", json={"firstName": "Ada", "lastName": "Byron"})
+    assert response.status_code == 201
     assert [r.status_code for r in response.history] == [401]
     assert fake_resharmonics.token_requests == 2
 

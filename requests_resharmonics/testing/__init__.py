@@ -1,11 +1,18 @@
 """Test against a local Res:Harmonics: `FakeResharmonics`, a real HTTP server on 127.0.0.1.
 
+The package reads like the service it imitates: ``_tokens`` (the token service),
+``api/`` (one module per resource group, and ``shapes``, the API's field names),
+``_portfolio`` and ``_seed`` (the data behind every endpoint), ``_routes`` (route
+declarations, Spring's paging and errors), ``_openapi`` (``/v3/api-docs``), ``_controls``
+(``/_fake/``) and ``_http`` (the server).
+
 Example:
     >>> from requests_resharmonics.testing import FakeResharmonics
     >>> with FakeResharmonics(token_lifetime=5) as fake:
     ...     session = fake.session()
-    ...     session.get("/api/v3/bookings").json()["page"]["totalElements"]
-    95
+    ...     row = session.get("/api/v3/bookings", params={"size": 1}).json()["content"][0]
+    ...     sorted(row)[:3]
+    ['bookingContact', 'bookingId', 'bookingReference']
 """
 
 from __future__ import annotations
@@ -13,17 +20,26 @@ from __future__ import annotations
 from ._fake import (
     API_FAULTS,
     EXPIRED_BODY,
-    TOKEN_FAULTS,
     UNAUTHORIZED_BODY,
     FakeResharmonics,
     RecordedRequest,
 )
+from ._http import Answer
+from ._portfolio import Portfolio
+from ._records import HOLDING_STATUSES, ROOM_STAY_STATUSES
+from ._routes import ApiRequest
+from ._tokens import TOKEN_FAULTS
 
 __all__ = [
     "API_FAULTS",
     "EXPIRED_BODY",
+    "HOLDING_STATUSES",
+    "ROOM_STAY_STATUSES",
     "TOKEN_FAULTS",
     "UNAUTHORIZED_BODY",
+    "Answer",
+    "ApiRequest",
     "FakeResharmonics",
+    "Portfolio",
     "RecordedRequest",
 ]

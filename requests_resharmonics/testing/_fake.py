@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import collections
-import json
-import math
+import datetime
 import secrets
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
 
 from ..auth import ResharmonicsAuth
 from ..session import ResharmonicsSession
-from ._data import Record, generate
+from . import _controls
 from ._http import Answer, CutOff, FakeHTTPServer, Incoming, Reset
+from ._openapi import document
+from ._portfolio import Portfolio
+from ._routes import Handler, Route, Router
+from ._tokens import TOKEN_FAULTS, TokenService
+from .api import ROUTES
 
 EXPIRED_BODY = {"message": "The incoming token has expired"}
 UNAUTHORIZED_BODY = {"message": "Unauthorized"}
@@ -25,29 +25,18 @@ UNAUTHORIZED_BODY = {"message": "Unauthorized"}
 #: How many requests `FakeResharmonics.requests` keeps (the counters count them all).
 RECORDED_REQUESTS = 100_000
 
-#: Faults the token endpoint can be told to answer with, one per queued token request.
-TOKEN_FAULTS = (
-    "503",  # an HTML 503 from a load balancer
-    "500",  # a JSON server_error
-    "429",  # Too Many Requests with Retry-After: 1
-    "html",  # 200 with an HTML page
-    "malformed-json",  # 200 with a cut-off JSON document
-    "missing-access-token",  # 200 with JSON that has no access_token
-    "invalid_client",  # 400 invalid_client although the credentials are right
-    "hang",  # answers normally, but only after `hang_seconds`
-    "reset",  # closes the connection without answering
-    "cut-off",  # starts a normal answer and closes the connection halfway through
-    "string-expires-in",  # a normal token whose expires_in is a string
-    "no-expires-in",  # a normal token without expires_in
-)
-
 #: Faults the API can be told to answer with, one per queued API request.
 API_FAULTS = (
     "pass",  # answer this request normally (to aim a fault at a later one, such as a replay)
     "reset",  # close the connection without answering
     "cut-off",  # start a normal answer and close the connection halfway through
     "503",  # Service Unavailable
+    "500",  # Internal Server Error, in Spring's shape
+    "429",  # Too Many Requests with Retry-After: 1
+    "hang",  # answer normally, but only after `hang_seconds`
 )
+
+_TOKEN_PATH = "/oauth2/token"
 
 
 @dataclass
@@ -64,26 +53,22 @@ class RecordedRequest:
     headers: dict[str, str] = field(repr=False, default_factory=dict)
 
 
-@dataclass
-class _Issued:
-    issued_at: float
-    expires_at: float
-    revoked: bool = False
-
-
 class FakeResharmonics:
     """A real HTTP server on 127.0.0.1 that behaves like the Res:Harmonics service.
 
     It issues client-credentials tokens (HTTP Basic or form client authentication), answers
-    expired tokens with the API Gateway's exact 401, and serves generated bookings, contacts
-    and units with Spring-style pagination. Counters and controls let tests provoke every
-    situation the real service can produce. It works from any test framework or script.
+    expired tokens with the API Gateway's exact 401, and serves the documented API over one
+    consistent, seeded `Portfolio`: bookings and room stays, guest stays, units, unit types,
+    buildings, contacts, availability intervals and search, rates, the writes integrations
+    make, and ``GET /v3/api-docs``. Tests can add routes (`add_route`) and records
+    (`portfolio`), and inject faults and latency on both the token endpoint and the API;
+    ``/_fake/...`` offers the same controls over HTTP, for clients in other languages.
 
     Example:
         >>> with FakeResharmonics(token_lifetime=60) as fake:
         ...     auth = ResharmonicsAuth(fake.client_id, fake.client_secret, fake.token_url)
         ...     requests.get(fake.base_url + "/api/v3/units", auth=auth).json()["page"]
-        {'size': 20, 'number': 0, 'totalElements': 24, 'totalPages': 2}
+        {'size': 20, 'number': 0, 'totalElements': 40, 'totalPages': 2}
 
     Args:
         token_lifetime: the ``expires_in`` the token endpoint advertises, in seconds.
@@ -98,7 +83,10 @@ class FakeResharmonics:
         legacy_pagination: use the older envelope with ``totalPages``, ``number`` and
             ``last`` at the top level.
         token_delay: seconds every token request takes to answer.
-        seed: seed of the generated data.
+        api_delay: seconds every API request takes to answer (network latency).
+        seed: seed of the generated portfolio.
+        today: the date the portfolio is built around (default: today), for tests that
+            need the same data every day.
     """
 
     def __init__(
@@ -113,26 +101,29 @@ class FakeResharmonics:
         expiry_style: str = "message",
         legacy_pagination: bool = False,
         token_delay: float = 0.0,
+        api_delay: float = 0.0,
         seed: int = 7,
+        today: datetime.date | None = None,
     ) -> None:
         if expiry_style not in ("message", "www-authenticate"):
             raise ValueError("expiry_style must be 'message' or 'www-authenticate'")
-        self.client_id = client_id
-        self.client_secret = client_secret or "fake-secret-" + secrets.token_hex(12)
-        self.token_lifetime = token_lifetime
-        self.server_lifetime = server_lifetime
-        self.jwt = jwt
+        self._stopping = threading.Event()
+        secret = client_secret or "fake-secret-" + secrets.token_hex(12)
+        self.tokens = TokenService(
+            client_id, secret, token_lifetime, server_lifetime, jwt, self._stopping
+        )
+        self.tokens.token_delay = token_delay
         self.expiry_style = expiry_style
         self.legacy_pagination = legacy_pagination
-        self.token_delay = token_delay
-        #: How long the ``"hang"`` fault waits before answering.
-        self.hang_seconds = 30.0
-        self.data: dict[str, list[Record]] = generate(seed)
+        #: Seconds every API request waits before it is answered.
+        self.api_delay = api_delay
+        self.seed = seed
+        self.today = today
+        #: The data every endpoint serves; change it to set up a test (see `Portfolio`).
+        self.portfolio = Portfolio(seed, today)
+        self.router = Router([*ROUTES, self._api_docs_route()])
         self._port = port
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._issued: dict[str, _Issued] = {}
-        self._faults: collections.deque[str] = collections.deque()
         self._api_faults: collections.deque[str] = collections.deque()
         self._throttled = 0
         self._retry_after = 1.0
@@ -144,6 +135,45 @@ class FakeResharmonics:
         self._counts = {"token": 0, "api": 0}
         self._server: FakeHTTPServer | None = None
         self._thread: threading.Thread | None = None
+
+    # -- settings that live in the token service ------------------------------------------
+
+    @property
+    def client_id(self) -> str:
+        """The client id the token service accepts."""
+        return self.tokens.client_id
+
+    @property
+    def client_secret(self) -> str:
+        """The client secret the token service accepts."""
+        return self.tokens.client_secret
+
+    @property
+    def token_lifetime(self) -> float:
+        """The ``expires_in`` of new tokens, in seconds."""
+        return self.tokens.token_lifetime
+
+    @token_lifetime.setter
+    def token_lifetime(self, value: float) -> None:
+        self.tokens.token_lifetime = value
+
+    @property
+    def token_delay(self) -> float:
+        """Seconds every token request waits before it is answered."""
+        return self.tokens.token_delay
+
+    @token_delay.setter
+    def token_delay(self, value: float) -> None:
+        self.tokens.token_delay = value
+
+    @property
+    def hang_seconds(self) -> float:
+        """How long the ``"hang"`` faults (token endpoint and API) wait before answering."""
+        return self.tokens.hang_seconds
+
+    @hang_seconds.setter
+    def hang_seconds(self, value: float) -> None:
+        self.tokens.hang_seconds = value
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -199,7 +229,12 @@ class FakeResharmonics:
     @property
     def token_url(self) -> str:
         """The token endpoint's URL."""
-        return f"{self.base_url}/oauth2/token"
+        return self.base_url + _TOKEN_PATH
+
+    @property
+    def controls_url(self) -> str:
+        """Where the HTTP controls live (``GET`` it for the list)."""
+        return self.base_url + _controls.PREFIX
 
     def environ(self) -> dict[str, str]:
         """Return the ``RESHARMONICS_*`` variables that point the library at this server."""
@@ -241,15 +276,14 @@ class FakeResharmonics:
 
     @property
     def api_requests(self) -> int:
-        """How many requests reached the API (anything but the token endpoint)."""
+        """How many requests reached the API (anything but the token endpoint and controls)."""
         with self._lock:
             return self._counts["api"]
 
     @property
     def issued_tokens(self) -> list[str]:
         """Every access token issued so far, oldest first."""
-        with self._lock:
-            return list(self._issued)
+        return self.tokens.issued_tokens
 
     def reset_counters(self) -> None:
         """Forget the requests received so far."""
@@ -261,58 +295,34 @@ class FakeResharmonics:
 
     def expire_all_tokens(self) -> None:
         """Make the API answer every token issued so far with the expiry 401."""
-        now = time.time()
-        with self._lock:
-            for issued in self._issued.values():
-                issued.expires_at = min(issued.expires_at, now)
-
-    def revoke(self, access_token: str) -> None:
-        """Make the API answer this token with ``{"message": "Unauthorized"}``."""
-        with self._lock:
-            if access_token in self._issued:
-                self._issued[access_token].revoked = True
-
-    def fail_token_requests(self, *faults: str) -> None:
-        """Queue faults: each of the next token requests answers with one (see TOKEN_FAULTS)."""
-        self._queue(self._faults, faults, TOKEN_FAULTS, "token")
-
-    def fail_api_requests(self, *faults: str) -> None:
-        """Queue faults: each of the next API requests answers with one (see API_FAULTS)."""
-        self._queue(self._api_faults, faults, API_FAULTS, "API")
-
-    def _queue(
-        self,
-        queue: collections.deque[str],
-        faults: tuple[str, ...],
-        known: tuple[str, ...],
-        what: str,
-    ) -> None:
-        unknown = [fault for fault in faults if fault not in known]
-        if unknown:
-            raise ValueError(f"unknown {what} faults {unknown}; known: {', '.join(known)}")
-        with self._lock:
-            queue.extend(faults)
+        self.tokens.expire()
 
     def expire_token(self, access_token: str) -> None:
         """Make the API answer this one token with the expiry 401 from now on."""
-        now = time.time()
-        with self._lock:
-            if access_token in self._issued:
-                issued = self._issued[access_token]
-                issued.expires_at = min(issued.expires_at, now)
+        self.tokens.expire(access_token)
 
     def expire_newest_token(self, min_age: float = 0.0) -> str | None:
         """Expire early the newest token issued at least ``min_age`` seconds ago; return it.
 
         This plays the service expiring the token in use before its ``expires_in``.
         """
-        now = time.time()
+        return self.tokens.expire_newest(min_age)
+
+    def revoke(self, access_token: str) -> None:
+        """Make the API answer this token with ``{"message": "Unauthorized"}``."""
+        self.tokens.revoke(access_token)
+
+    def fail_token_requests(self, *faults: str) -> None:
+        """Queue faults: each of the next token requests answers with one (see TOKEN_FAULTS)."""
+        _check(faults, TOKEN_FAULTS, "token")
         with self._lock:
-            for access_token, issued in reversed(list(self._issued.items())):
-                if now - issued.issued_at >= min_age:
-                    issued.expires_at = min(issued.expires_at, now)
-                    return access_token
-        return None
+            self.tokens.faults.extend(faults)
+
+    def fail_api_requests(self, *faults: str) -> None:
+        """Queue faults: each of the next API requests answers with one (see API_FAULTS)."""
+        _check(faults, API_FAULTS, "API")
+        with self._lock:
+            self._api_faults.extend(faults)
 
     def throttle(self, count: int = 1, retry_after: float = 1.0) -> None:
         """Answer the next ``count`` API requests with 429 and ``Retry-After``."""
@@ -320,19 +330,70 @@ class FakeResharmonics:
             self._throttled += count
             self._retry_after = retry_after
 
+    def add_route(
+        self,
+        method: str,
+        path: str,
+        answer: Handler | Any = None,
+        *,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+        summary: str = "",
+    ) -> None:
+        """Serve an endpoint the fake does not model, or replace one it does.
+
+        ``path`` may hold ``{name}`` parts (``/api/v3/invoices/{id}``). ``answer`` is a fixed
+        JSON body (answered with ``status`` and ``headers``), or a function of an
+        `ApiRequest` returning an `Answer`, a ``(status, body)`` pair or a JSON body. The
+        route sits behind the same token check as the rest of the API, and appears in
+        ``/v3/api-docs``.
+        """
+        if callable(answer):
+            handler: Handler = answer
+        else:
+            fixed = Answer(status, answer if answer is not None else b"", dict(headers or {}))
+
+            def handler(request: Any) -> Answer:
+                return fixed
+
+        self.router.add(
+            Route(
+                method.upper(),
+                "/" + path.strip("/"),
+                handler,
+                summary or "Added by a test",
+                "Added",
+                status=status,
+                source="user",
+            )
+        )
+
+    def reset(self) -> None:
+        """Start again: a fresh portfolio, no added routes, faults, throttling or counts."""
+        with self._lock:
+            self.tokens.faults.clear()
+            self._api_faults.clear()
+            self._throttled = 0
+        self.portfolio = Portfolio(self.seed, self.today)
+        self.router.clear_added()
+        self.reset_counters()
+
     # -- the service -----------------------------------------------------------------------
 
     def _answer(self, incoming: Incoming) -> Answer | Reset | CutOff:
+        if incoming.path.startswith(_controls.PREFIX):
+            return _controls.answer(self, incoming)
         answer: Answer | Reset | CutOff
-        if incoming.path == "/oauth2/token":
-            answer, client_auth = self._token_endpoint(incoming)
+        is_token = incoming.path == _TOKEN_PATH
+        if is_token:
+            answer, client_auth = self.tokens.answer(incoming)
             token = None
         else:
             token = _bearer(incoming.headers.get("authorization", ""))
             answer, client_auth = self._api_with_faults(incoming, token), None
         status = answer.status if isinstance(answer, Answer) else 0
         with self._lock:
-            self._counts["token" if incoming.path == "/oauth2/token" else "api"] += 1
+            self._counts["token" if is_token else "api"] += 1
             self._requests.append(
                 RecordedRequest(
                     method=incoming.method,
@@ -350,99 +411,30 @@ class FakeResharmonics:
     def _api_with_faults(self, incoming: Incoming, token: str | None) -> Answer | Reset | CutOff:
         with self._lock:
             fault = self._api_faults.popleft() if self._api_faults else "pass"
+        if self.api_delay:
+            self._stopping.wait(self.api_delay)
         if fault == "reset":
             return Reset()
         if fault == "503":
             return Answer(503, {"message": "Service Unavailable"})
-        answer = self._api(incoming, token)
-        return CutOff(answer) if fault == "cut-off" else answer
-
-    def _token_endpoint(self, incoming: Incoming) -> tuple[Answer | Reset | CutOff, str | None]:
-        with self._lock:
-            fault = self._faults.popleft() if self._faults else None
-        if self.token_delay:
-            self._stopping.wait(self.token_delay)
+        if fault == "429":
+            return Answer(429, {"message": "Too Many Requests"}, {"Retry-After": "1"})
         if fault == "hang":
             self._stopping.wait(self.hang_seconds)
-        elif fault == "reset":
-            return Reset(), None
-        elif fault == "cut-off":
-            return CutOff(self._token_answer(incoming, None)[0]), None
-        elif fault is not None and fault not in ("string-expires-in", "no-expires-in"):
-            return _fault_answer(fault), None
-        return self._token_answer(incoming, fault)
-
-    def _token_answer(self, incoming: Incoming, fault: str | None) -> tuple[Answer, str | None]:
-        """Answer a token request as the token service does."""
-        if incoming.method != "POST":
-            return _oauth_error(405, "invalid_request"), None
-        content_type = incoming.headers.get("content-type", "")
-        if not content_type.startswith("application/x-www-form-urlencoded"):
-            return _oauth_error(400, "invalid_request"), None
-        form = dict(parse_qsl(incoming.body.decode("utf-8", "replace"), keep_blank_values=True))
-        client_auth, credentials = _client_credentials(incoming.headers, form)
-        if client_auth == "both":
-            return _oauth_error(400, "invalid_request"), client_auth
-        if credentials != (self.client_id, self.client_secret):
-            return _oauth_error(400, "invalid_client"), client_auth
-        grant_type = form.get("grant_type")
-        if not grant_type:
-            return _oauth_error(400, "invalid_request"), client_auth
-        if grant_type != "client_credentials":
-            return _oauth_error(400, "unsupported_grant_type"), client_auth
-        scope = form.get("scope")
-        if scope is not None and not set(scope.split()) <= {"api/read", "api/write"}:
-            return _oauth_error(400, "invalid_scope"), client_auth
-        body: dict[str, Any] = {
-            "access_token": self._issue(scope),
-            "token_type": "Bearer",
-            "expires_in": int(self.token_lifetime),
-        }
-        if fault == "string-expires-in":
-            body["expires_in"] = str(body["expires_in"])
-        elif fault == "no-expires-in":
-            del body["expires_in"]
-        return Answer(200, body, {"Cache-Control": "no-store"}), client_auth
-
-    def _issue(self, scope: str | None) -> str:
-        now = time.time()
-        lifetime = self.token_lifetime if self.server_lifetime is None else self.server_lifetime
-        if self.jwt:
-            claims = {
-                "sub": self.client_id,
-                "client_id": self.client_id,
-                "token_use": "access",
-                "scope": scope or "api/read api/write",
-                "iat": int(now),
-                "exp": int(now + self.token_lifetime),
-                "jti": secrets.token_hex(8),
-            }
-            access_token = ".".join(
-                [
-                    _b64(json.dumps({"alg": "RS256", "kid": "fake-resharmonics"})),
-                    _b64(json.dumps(claims)),
-                    _b64(secrets.token_bytes(32)),
-                ]
+        answer = self._api(incoming, token)
+        if fault == "500" and answer.status < 400:
+            return Answer(
+                500, {"status": 500, "error": "Internal Server Error", "path": incoming.path}
             )
-        else:
-            access_token = secrets.token_urlsafe(32)
-        with self._lock:
-            if len(self._issued) >= RECORDED_REQUESTS:  # a long-running server: forget the dead
-                self._issued = {
-                    key: issued
-                    for key, issued in self._issued.items()
-                    if issued.expires_at > now - 3600
-                }
-            self._issued[access_token] = _Issued(issued_at=now, expires_at=now + lifetime)
-        return access_token
+        return CutOff(answer) if fault == "cut-off" else answer
 
     def _api(self, incoming: Incoming, token: str | None) -> Answer:
+        verdict = self.tokens.verdict(token)
+        if verdict == "unknown":
+            return Answer(401, UNAUTHORIZED_BODY)
+        if verdict == "expired":
+            return self._expired_answer()
         with self._lock:
-            issued = self._issued.get(token) if token else None
-            if issued is None or issued.revoked:
-                return Answer(401, UNAUTHORIZED_BODY)
-            if time.time() >= issued.expires_at:
-                return self._expired_answer()
             if self._throttled > 0:
                 self._throttled -= 1
                 return Answer(
@@ -450,7 +442,7 @@ class FakeResharmonics:
                     {"message": "Too Many Requests"},
                     {"Retry-After": f"{self._retry_after:g}"},
                 )
-        return self._route(incoming)
+        return self.router.dispatch(incoming, self.portfolio, self.legacy_pagination)
 
     def _expired_answer(self) -> Answer:
         if self.expiry_style == "www-authenticate":
@@ -461,129 +453,26 @@ class FakeResharmonics:
             return Answer(401, UNAUTHORIZED_BODY, {"WWW-Authenticate": challenge})
         return Answer(401, EXPIRED_BODY)
 
-    def _route(self, incoming: Incoming) -> Answer:
-        parts = [part for part in incoming.path.split("/") if part]
-        if parts[:2] != ["api", "v3"] or len(parts) < 3:
-            return Answer(404, {"message": "Not Found"})
-        resource, rest = parts[2], parts[3:]
-        if resource == "echo":
-            return Answer(200, _echo(incoming))
-        records = self.data.get(resource)
-        if records is None or len(rest) > 1:
-            return Answer(404, {"message": "Not Found"})
-        if incoming.method not in ("GET", "HEAD"):
-            return Answer(405, {"message": "Method Not Allowed"})
-        if rest:
-            found = [record for record in records if str(record["id"]) == rest[0]]
-            return Answer(200, found[0]) if found else Answer(404, {"message": "Not Found"})
-        return self._page(_filtered(records, incoming.query), incoming.query)
+    def _api_docs_route(self) -> Route:
+        def api_docs(request: Any) -> Any:
+            return document(self.router.routes, self.portfolio, self.base_url, self.token_url)
 
-    def _page(self, records: list[Record], query: dict[str, str]) -> Answer:
-        try:
-            number = int(query.get("page", "0"))
-            size = int(query.get("size", "20"))
-        except ValueError:
-            return Answer(400, {"message": "page and size must be whole numbers"})
-        if number < 0 or not 1 <= size <= 1000:
-            return Answer(400, {"message": "page must be >= 0 and size between 1 and 1000"})
-        total_pages = math.ceil(len(records) / size)
-        content = records[number * size : (number + 1) * size]
-        page = {
-            "size": size,
-            "number": number,
-            "totalElements": len(records),
-            "totalPages": total_pages,
-        }
-        if self.legacy_pagination:
-            return Answer(
-                200,
-                {
-                    "content": content,
-                    **page,
-                    "first": number == 0,
-                    "last": number >= total_pages - 1,
-                    "numberOfElements": len(content),
-                },
-            )
-        return Answer(200, {"content": content, "page": page})
+        return Route(
+            "GET",
+            "/v3/api-docs",
+            api_docs,
+            "This OpenAPI document",
+            "Discovery",
+            source="live",
+        )
 
 
-def _filtered(records: list[Record], query: dict[str, str]) -> list[Record]:
-    """Apply the bookings filters the real API documents, where a record has the field."""
-    result = records
-    statuses = query.get("statuses")
-    if statuses:
-        wanted = {status.strip().upper() for status in statuses.split(",")}
-        result = [record for record in result if record.get("status") in wanted]
-    for key in ("unitId", "bookingContactId", "bookingReference"):
-        if query.get(key):
-            result = [record for record in result if str(record.get(key)) == query[key]]
-    if query.get("dateFrom"):
-        result = [r for r in result if str(r.get("departureDate", "")) >= query["dateFrom"]]
-    if query.get("dateTo"):
-        result = [r for r in result if str(r.get("arrivalDate", "")) <= query["dateTo"]]
-    return result
-
-
-def _echo(incoming: Incoming) -> dict[str, Any]:
-    return {
-        "method": incoming.method,
-        "path": incoming.path,
-        "query": incoming.query,
-        "contentType": incoming.headers.get("content-type"),
-        "body": incoming.body.decode("utf-8", "replace"),
-        "bodyLength": len(incoming.body),
-    }
+def _check(faults: tuple[str, ...], known: tuple[str, ...], what: str) -> None:
+    unknown = [fault for fault in faults if fault not in known]
+    if unknown:
+        raise ValueError(f"unknown {what} faults {unknown}; known: {', '.join(known)}")
 
 
 def _bearer(header: str) -> str | None:
     scheme, _, value = header.partition(" ")
     return value.strip() or None if scheme.lower() == "bearer" else None
-
-
-def _client_credentials(
-    headers: dict[str, str], form: dict[str, str]
-) -> tuple[str | None, tuple[str, str] | None]:
-    """Return how the client authenticated and the (id, secret) it gave."""
-    basic = None
-    scheme, _, value = headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "basic":
-        try:
-            user, _, password = base64.b64decode(value, validate=True).decode().partition(":")
-            basic = (user, password)
-        except (binascii.Error, UnicodeDecodeError):
-            basic = ("", "")
-    posted = (form["client_id"], form["client_secret"]) if "client_secret" in form else None
-    if basic and posted:
-        return "both", None
-    if basic:
-        return "basic", basic
-    if posted:
-        return "post", posted
-    return None, None
-
-
-def _oauth_error(status: int, error: str) -> Answer:
-    return Answer(status, {"error": error})
-
-
-def _fault_answer(fault: str) -> Answer:
-    if fault == "503":
-        page = b"<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>"
-        return Answer(503, page, content_type="text/html")
-    if fault == "500":
-        return Answer(500, {"error": "server_error"})
-    if fault == "429":
-        return Answer(429, {"message": "Too Many Requests"}, {"Retry-After": "1"})
-    if fault == "html":
-        return Answer(200, b"<html><body>Sign in</body></html>", content_type="text/html")
-    if fault == "malformed-json":
-        return Answer(200, b'{"access_token": "abc', content_type="application/json")
-    if fault == "missing-access-token":
-        return Answer(200, {"token_type": "Bearer", "expires_in": 3600})
-    return _oauth_error(400, "invalid_client")
-
-
-def _b64(data: str | bytes) -> str:
-    raw = data.encode() if isinstance(data, str) else data
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()

@@ -15,13 +15,18 @@ from urllib.parse import parse_qsl, urlsplit
 
 @dataclass
 class Incoming:
-    """A request as the fake service sees it."""
+    """A request as the fake service sees it.
+
+    ``query`` holds the last value of each query parameter; ``params`` holds every value, in
+    order, for parameters given more than once (``statuses=A&statuses=B``).
+    """
 
     method: str
     path: str
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes = field(repr=False)
+    params: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -67,12 +72,17 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self._send(Answer(400, {"message": "Bad Request"}))
             return
         parts = urlsplit(self.path)
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        params: dict[str, list[str]] = {}
+        for key, value in pairs:
+            params.setdefault(key, []).append(value)
         incoming = Incoming(
             method=self.command,
             path=parts.path,
-            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
+            query=dict(pairs),
             headers={key.lower(): value for key, value in self.headers.items()},
             body=body,
+            params=params,
         )
         answer = self.server.answer(incoming)
         if isinstance(answer, CutOff):

@@ -1,0 +1,333 @@
+"""`Portfolio`: one consistent store of buildings, units, contacts, bookings, stays and rates.
+
+Every endpoint of the fake renders from this store, so every view agrees with every other:
+a unit held by a stay is unavailable on those nights in its intervals, its rates and the
+availability search; a guest stay's dates and status are its room stay's.
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import math
+import threading
+from collections.abc import Iterator
+from typing import Any, TypeVar
+
+from ._records import (
+    HOLDING_STATUSES,
+    ROOM_STAY_STATUSES,
+    Account,
+    Booking,
+    Building,
+    Channel,
+    Company,
+    Contact,
+    GuestStay,
+    Organisation,
+    RatePlan,
+    RoomStay,
+    Unit,
+    UnitType,
+)
+
+#: UK VAT on accommodation, applied to every stay's net amount.
+VAT_RATE = 0.2
+
+_Record = TypeVar("_Record")
+
+
+class Portfolio:
+    """The fake service's data: dictionaries of records by id, and the rules that keep them true.
+
+    Read and change it from tests through `FakeResharmonics.portfolio`. The ``add_*``
+    methods keep every view consistent (they refuse a stay that would double-book a unit);
+    records can also be edited in place (``portfolio.units[1001].bookable = False``) or
+    replaced with `put`. Hold `lock` around changes made while the server is serving.
+
+    Example:
+        >>> portfolio = Portfolio(today=datetime.date(2026, 11, 28))
+        >>> stay = portfolio.add_stay(1001, datetime.date(2026, 11, 29), nights=3)
+        >>> portfolio.is_free(1001, datetime.date(2026, 11, 30), datetime.date(2026, 12, 1))
+        False
+    """
+
+    def __init__(self, seed: int = 7, today: datetime.date | None = None) -> None:
+        from ._seed import seed_portfolio  # the generator fills an empty store
+
+        self.seed = seed
+        #: The date the portfolio is built around: a year of stays, half before, half after.
+        self.today = today or datetime.date.today()
+        self.lock = threading.RLock()
+        self.buildings: dict[int, Building] = {}
+        self.unit_types: dict[int, UnitType] = {}
+        self.units: dict[int, Unit] = {}
+        self.companies: dict[int, Company] = {}
+        self.accounts: dict[int, Account] = {}
+        self.contacts: dict[int, Contact] = {}
+        self.channels: dict[int, Channel] = {}
+        self.organisations: dict[int, Organisation] = {}
+        self.rate_plans: dict[int, RatePlan] = {}
+        self.bookings: dict[int, Booking] = {}
+        self.room_stays: dict[int, RoomStay] = {}
+        self.guest_stays: dict[int, GuestStay] = {}
+        #: Ids that POST /api/v3/bookings accepts for ``billingFrequencyId`` and
+        #: ``bookingTypeId`` (the API lists them under Billing Frequencies and Booking Types).
+        self.billing_frequency_ids: set[int] = set()
+        self.booking_type_ids: set[int] = set()
+        seed_portfolio(self)
+
+    # -- reading -----------------------------------------------------------------------
+
+    def now(self) -> datetime.datetime:
+        """Return the time stamped on changes: the wall clock, in UTC."""
+        return datetime.datetime.now(datetime.timezone.utc)
+
+    def stays_of_unit(self, unit_id: int) -> list[RoomStay]:
+        """Return the room stays of one unit, earliest first."""
+        stays = [stay for stay in self.room_stays.values() if stay.unit_id == unit_id]
+        return sorted(stays, key=lambda stay: stay.start)
+
+    def is_free(
+        self,
+        unit_id: int,
+        start: datetime.date,
+        end: datetime.date,
+        ignore: RoomStay | None = None,
+    ) -> bool:
+        """Whether the unit is bookable and no stay holds it on any night in ``[start, end)``."""
+        unit = self.units.get(unit_id)
+        if unit is None or not unit.bookable:
+            return False
+        return not self.clashes(unit_id, start, end, ignore)
+
+    def clashes(
+        self,
+        unit_id: int,
+        start: datetime.date,
+        end: datetime.date,
+        ignore: RoomStay | None = None,
+    ) -> bool:
+        """Whether a stay other than ``ignore`` holds the unit on a night in ``[start, end)``."""
+        return any(
+            stay.holds_unit and stay.overlaps(start, end) and stay is not ignore
+            for stay in self.room_stays.values()
+            if stay.unit_id == unit_id
+        )
+
+    def held_nights(self, unit_id: int) -> set[datetime.date]:
+        """Every night (by its date) on which a stay holds the unit."""
+        nights: set[datetime.date] = set()
+        for stay in self.room_stays.values():
+            if stay.unit_id == unit_id and stay.holds_unit:
+                nights.update(days(stay.start, stay.end))
+        return nights
+
+    def price(self, plan: RatePlan, day: datetime.date) -> float:
+        """Return a rate's nightly price on a date: dearer on Fridays, Saturdays and in summer."""
+        unit_type = self.unit_types[plan.unit_type_id]
+        weekend = 1.12 if day.weekday() in (4, 5) else 1.0
+        season = 1.0 + 0.15 * math.cos((day.timetuple().tm_yday - 196) / 365 * 2 * math.pi)
+        return round(unit_type.nightly_rate * (1 - plan.discount) * weekend * season, 2)
+
+    def quote(
+        self, plan: RatePlan, start: datetime.date, end: datetime.date
+    ) -> tuple[float, float]:
+        """Return the net and VAT amounts of a stay at this rate."""
+        net = round(sum(self.price(plan, day) for day in days(start, end)), 2)
+        return net, round(net * VAT_RATE, 2)
+
+    def rate_for(self, unit_type_id: int, nights: int) -> RatePlan:
+        """Return the rate a stay of this length sells at: monthly from 28 nights, weekly from 7."""
+        wanted = "MONTHLY" if nights >= 28 else "WEEKLY" if nights >= 7 else "DAILY"
+        plans = [p for p in self.rate_plans.values() if p.unit_type_id == unit_type_id]
+        return next((p for p in plans if p.rate_type == wanted), plans[0])
+
+    # -- changing ----------------------------------------------------------------------
+
+    def put(self, record: Any) -> Any:
+        """Add a record, or replace the one with the same id, in the table of its type."""
+        table = self._table_for(record)
+        with self.lock:
+            table[record.id] = record
+        return record
+
+    def add_unit(
+        self,
+        name: str,
+        unit_type_id: int | None = None,
+        *,
+        bookable: bool = True,
+        publish: bool = True,
+    ) -> Unit:
+        """Add a unit (of the first unit type unless one is named); return it."""
+        with self.lock:
+            type_id = unit_type_id if unit_type_id is not None else min(self.unit_types)
+            if type_id not in self.unit_types:
+                raise ValueError(f"there is no unit type {type_id}")
+            unit = Unit(_next_id(self.units, 1000), name, type_id, bookable, publish)
+            self.units[unit.id] = unit
+            return unit
+
+    def add_contact(self, first_name: str, last_name: str, email: str | None = None) -> Contact:
+        """Add a contact; return it."""
+        with self.lock:
+            contact_id = _next_id(self.contacts, 5000)
+            address = email or f"{first_name}.{last_name}{contact_id}@example.com".lower()
+            contact = Contact(contact_id, first_name, last_name, address)
+            self.contacts[contact_id] = contact
+            return contact
+
+    def add_stay(
+        self,
+        unit_id: int,
+        start: datetime.date,
+        end: datetime.date | None = None,
+        *,
+        nights: int | None = None,
+        status: str = "CONFIRMED",
+        contact_id: int | None = None,
+        booking_id: int | None = None,
+    ) -> RoomStay:
+        """Add a room stay (in a new booking unless one is named) with its guest stay.
+
+        Give ``end`` (the departure day) or ``nights``. A stay in a status that holds its
+        unit is refused when another such stay holds the unit on any of its nights.
+        """
+        if end is None:
+            if nights is None:
+                raise ValueError("give end or nights")
+            end = start + datetime.timedelta(days=nights)
+        with self.lock:
+            unit = self._get(self.units, unit_id, "unit")
+            if end <= start:
+                raise ValueError("a stay ends after it starts")
+            if status not in ROOM_STAY_STATUSES:
+                raise ValueError(f"unknown room-stay status {status!r}")
+            if status in HOLDING_STATUSES and self.clashes(unit_id, start, end):
+                raise ValueError(f"unit {unit_id} is already held on some night of {start}..{end}")
+            stay = self._stay(unit, start, end, status, booking_id, contact_id)
+            self._commit_stay(stay, contact_id)
+            return stay
+
+    def add_booking(
+        self,
+        contact_id: int,
+        *,
+        channel_id: int | None = None,
+        booking_account_id: int | None = None,
+        billing_account_id: int | None = None,
+        created: datetime.datetime | None = None,
+    ) -> Booking:
+        """Add an empty booking for a contact; return it."""
+        with self.lock:
+            self._get(self.contacts, contact_id, "contact")
+            when = created or self.now()
+            booking_id = _next_id(self.bookings, 20000)
+            booking = Booking(
+                id=booking_id,
+                reference=f"{when:%Y%m%d}-{booking_id % 100000:05d}",
+                contact_id=contact_id,
+                channel_id=channel_id or min(self.channels),
+                booking_account_id=booking_account_id,
+                billing_account_id=billing_account_id,
+                organisation_id=min(self.organisations),
+                created=when,
+                last_updated=when,
+            )
+            self.bookings[booking.id] = booking
+            return booking
+
+    def set_status(self, stay: RoomStay, status: str) -> None:
+        """Change a room stay's status (and so its guest stays'); stamp both as updated."""
+        with self.lock:
+            holds_now = status in HOLDING_STATUSES and not stay.holds_unit
+            if holds_now and self.clashes(stay.unit_id, stay.start, stay.end, ignore=stay):
+                raise ValueError(f"unit {stay.unit_id} is already held on those nights")
+            stay.status = status
+            stay.last_updated = self.now()
+            self.bookings[stay.booking_id].last_updated = stay.last_updated
+
+    def guests_of(self, stay: RoomStay) -> Iterator[GuestStay]:
+        """Return the guest stays of a room stay."""
+        for guest_id in stay.guests:
+            if guest_id in self.guest_stays:
+                yield self.guest_stays[guest_id]
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _stay(
+        self,
+        unit: Unit,
+        start: datetime.date,
+        end: datetime.date,
+        status: str,
+        booking_id: int | None,
+        contact_id: int | None,
+    ) -> RoomStay:
+        if booking_id is not None:
+            booking = self._get(self.bookings, booking_id, "booking")
+        else:
+            guest = contact_id if contact_id is not None else min(self.contacts)
+            booking = self.add_booking(guest)
+        plan = self.rate_for(unit.unit_type_id, (end - start).days)
+        net, vat = self.quote(plan, start, end)
+        when = self.now()
+        return RoomStay(
+            id=_next_id(self.room_stays, 30000),
+            booking_id=booking.id,
+            unit_id=unit.id,
+            rate_id=plan.id,
+            start=start,
+            end=end,
+            status=status,
+            net_amount=net,
+            vat_amount=vat,
+            created=when,
+            last_updated=when,
+        )
+
+    def _commit_stay(self, stay: RoomStay, contact_id: int | None) -> None:
+        self.room_stays[stay.id] = stay
+        guest = contact_id if contact_id is not None else self.bookings[stay.booking_id].contact_id
+        guest_stay = GuestStay(_next_id(self.guest_stays, 40000), stay.id, guest)
+        self.guest_stays[guest_stay.id] = guest_stay
+        stay.guests.append(guest_stay.id)
+
+    def _get(self, table: dict[int, _Record], key: int, what: str) -> _Record:
+        if key not in table:
+            raise ValueError(f"there is no {what} {key}")
+        return table[key]
+
+    def _table_for(self, record: Any) -> dict[int, Any]:
+        tables: dict[type, dict[int, Any]] = {
+            Building: self.buildings,
+            UnitType: self.unit_types,
+            Unit: self.units,
+            Company: self.companies,
+            Account: self.accounts,
+            Contact: self.contacts,
+            Channel: self.channels,
+            Organisation: self.organisations,
+            RatePlan: self.rate_plans,
+            Booking: self.bookings,
+            RoomStay: self.room_stays,
+            GuestStay: self.guest_stays,
+        }
+        if type(record) not in tables:
+            raise TypeError(f"a portfolio holds no {type(record).__name__} records")
+        return tables[type(record)]
+
+
+def _next_id(table: dict[int, Any], base: int = 0) -> int:
+    """Return the id after the highest in the table; ids of each kind start above their own base."""
+    return max(table, default=base) + 1
+
+
+def days(start: datetime.date, end: datetime.date) -> Iterator[datetime.date]:
+    """Each date of ``[start, end)``: the nights of a stay, by their dates."""
+    for offset in itertools.count():
+        day = start + datetime.timedelta(days=offset)
+        if day >= end:
+            return
+        yield day

@@ -1,0 +1,180 @@
+"""The booking writes integrations make: create a booking, move its room stays' statuses.
+
+Required fields, the ENQUIRY start and the statuses a stay can be moved to are documented;
+how unknown ids, clashes and disallowed moves are answered is a guess (400 and 409 with
+Spring's error body), and so are the answers' status codes (201 for a creation).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Container
+from typing import Any
+
+from .._http import Answer
+from .._records import RoomStay
+from .._routes import ApiError, ApiRequest, Route, not_found, require_fields
+from . import shapes
+
+_REQUIRED = (
+    "channelId",
+    "bookingFinanceAccountId",
+    "billingFinanceAccountId",
+    "bookingContactId",
+    "billingFrequencyId",
+    "bookingTypeId",
+    "roomStays",
+)
+#: The statuses PUT updateStatuses can set (doc), and those a stay may come from (a guess).
+_MOVES = {
+    "PENDING": {"ENQUIRY", "QUOTED"},
+    "CONFIRMED": {"ENQUIRY", "QUOTED", "PENDING", "MEDIATION_REQUIRED"},
+    "CHECKED_IN": {"CONFIRMED"},
+}
+
+
+def create_booking(request: ApiRequest) -> Answer:
+    """Create a booking whose room stays start in ENQUIRY; answer its id and reference."""
+    portfolio = request.portfolio
+    body = require_fields(request.json(), _REQUIRED)
+    references: dict[str, Container[int]] = {
+        "channelId": portfolio.channels,
+        "bookingFinanceAccountId": portfolio.accounts,
+        "billingFinanceAccountId": portfolio.accounts,
+        "bookingContactId": portfolio.contacts,
+        "billingFrequencyId": portfolio.billing_frequency_ids,
+        "bookingTypeId": portfolio.booking_type_ids,
+    }
+    ids = {name: _whole(body[name], name) for name in references}
+    for name, known in references.items():
+        if ids[name] not in known:
+            raise ApiError(400, f"{name} {ids[name]} does not exist")
+    stays = body["roomStays"]
+    if not isinstance(stays, list):
+        raise ApiError(400, "roomStays must be a list")
+    planned = [_plan_stay(request, index, stay) for index, stay in enumerate(stays)]
+    booking = portfolio.add_booking(
+        ids["bookingContactId"],
+        channel_id=ids["channelId"],
+        booking_account_id=ids["bookingFinanceAccountId"],
+        billing_account_id=ids["billingFinanceAccountId"],
+    )
+    booking.customer_reference = body.get("customerReference")
+    booking.billing_frequency_id = ids["billingFrequencyId"]
+    booking.booking_type_id = ids["bookingTypeId"]
+    for unit_id, start, end in planned:
+        portfolio.add_stay(unit_id, start, end, status="ENQUIRY", booking_id=booking.id)
+    return Answer(201, {"id": booking.id, "bookingReference": booking.reference})
+
+
+def _plan_stay(
+    request: ApiRequest, index: int, stay: Any
+) -> tuple[int, datetime.date, datetime.date]:
+    portfolio = request.portfolio
+    where = f"roomStays[{index}]"
+    if not isinstance(stay, dict):
+        raise ApiError(400, f"{where} must be an object")
+    require_fields(stay, ("rateId", "startDate", "endDate"))
+    plan = portfolio.rate_plans.get(_whole(stay["rateId"], f"{where}.rateId"))
+    if plan is None:
+        raise ApiError(400, f"{where}.rateId {stay['rateId']} does not exist")
+    start, end = (_date(stay[name], f"{where}.{name}") for name in ("startDate", "endDate"))
+    if end <= start:
+        raise ApiError(400, f"{where}.endDate must be after its startDate")
+    if stay.get("unitId") is not None:
+        unit = portfolio.units.get(_whole(stay["unitId"], f"{where}.unitId"))
+        if unit is None or unit.unit_type_id != plan.unit_type_id:
+            raise ApiError(400, f"{where}.unitId {stay['unitId']} is not a unit of this rate")
+        return unit.id, start, end
+    free = [
+        unit.id
+        for unit in sorted(portfolio.units.values(), key=lambda unit: unit.id)
+        if unit.unit_type_id == plan.unit_type_id and portfolio.is_free(unit.id, start, end)
+    ]
+    if not free:
+        raise ApiError(409, f"{where}: no unit of this rate's unit type is free on those dates")
+    return free[0], start, end
+
+
+def update_statuses(request: ApiRequest) -> Any:
+    """Move room stays of a booking to PENDING, CONFIRMED or CHECKED_IN, all or none."""
+    portfolio, booking_id = request.portfolio, request.id()
+    if booking_id not in portfolio.bookings:
+        raise not_found("Booking", booking_id)
+    body = require_fields(request.json(), ("statusUpdates",))
+    updates = body["statusUpdates"]
+    if not isinstance(updates, list):
+        raise ApiError(400, "statusUpdates must be a list")
+    moves: list[tuple[RoomStay, str]] = []
+    for index, update in enumerate(updates):
+        where = f"statusUpdates[{index}]"
+        if not isinstance(update, dict):
+            raise ApiError(400, f"{where} must be an object")
+        require_fields(update, ("roomStayId", "status"))
+        stay = portfolio.room_stays.get(_whole(update["roomStayId"], f"{where}.roomStayId"))
+        if stay is None or stay.booking_id != booking_id:
+            raise ApiError(400, f"{where}: room stay {update['roomStayId']} is not in this booking")
+        status = str(update["status"]).upper()
+        if status not in _MOVES:
+            raise ApiError(400, f"{where}.status must be one of {', '.join(_MOVES)}")
+        if stay.status != status and stay.status not in _MOVES[status]:
+            raise ApiError(409, f"{where}: a {stay.status} room stay cannot become {status}")
+        moves.append((stay, status))
+    for stay, status in moves:
+        try:
+            portfolio.set_status(stay, status)
+        except ValueError as error:
+            raise ApiError(409, str(error)) from None
+    return [shapes.room_stay_row(portfolio, stay) for stay, _ in moves]
+
+
+def _whole(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ApiError(400, f"{name} must be a whole number")
+    try:
+        return int(value)
+    except ValueError:
+        raise ApiError(400, f"{name} must be a whole number") from None
+
+
+def _date(value: Any, name: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(str(value))
+    except ValueError:
+        raise ApiError(400, f"{name} must be an ISO date such as 2026-12-01") from None
+
+
+ROUTES = [
+    Route(
+        "POST",
+        "/api/v3/bookings",
+        create_booking,
+        "Create a booking (its room stays start in ENQUIRY)",
+        "Bookings",
+        status=201,
+        body={
+            "channelId": 1,
+            "bookingFinanceAccountId": 701,
+            "billingFinanceAccountId": 701,
+            "bookingContactId": 5001,
+            "billingFrequencyId": 1,
+            "bookingTypeId": 1,
+            "roomStays": [{"rateId": 60001, "startDate": "2026-12-01", "endDate": "2026-12-05"}],
+        },
+        sample=lambda p: {"id": 20001, "bookingReference": "20261128-20001"},
+        guess="201 and the unit chosen when roomStays name no unitId are guesses; unknown "
+        "ids are 400, no free unit 409.",
+    ),
+    Route(
+        "PUT",
+        "/api/v3/bookings/{id}/updateStatuses",
+        update_statuses,
+        "Move room stays of a booking to PENDING, CONFIRMED or CHECKED_IN",
+        "Bookings",
+        body={"statusUpdates": [{"roomStayId": 30001, "status": "CONFIRMED"}]},
+        source="doc",
+        sample=lambda p: [shapes.room_stay_row(p, next(iter(p.room_stays.values())))],
+        guess="The answer (the changed room-stay rows) and which moves are allowed are "
+        "guesses; a disallowed move or a double booking is 409.",
+    ),
+]

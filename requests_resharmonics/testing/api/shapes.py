@@ -1,0 +1,269 @@
+"""How the API writes each record: the one place that knows the API's field names.
+
+Each function names where its shape is known from (RESHARMONICS.md's labels): *doc* (the
+published API description), *live* (public code run against production), *client* (a public
+client, unconfirmed) or *guess* (nothing known; chosen as a Spring service would write it).
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from .._portfolio import Portfolio
+from .._records import Contact, GuestStay, RatePlan, RoomStay, Unit, UnitType
+
+Json = dict[str, Any]
+
+
+def _day(value: datetime.date) -> str:
+    return value.isoformat()
+
+
+def contact_ref(contact: Contact) -> Json:
+    """``bookingContact`` on booking rows (doc)."""
+    return {
+        "id": contact.id,
+        "firstName": contact.first_name,
+        "lastName": contact.last_name,
+        "emailAddress": contact.email,
+    }
+
+
+def booking_row(portfolio: Portfolio, stay: RoomStay) -> Json:
+    """Return a row of ``GET /api/v3/bookings``: one per room stay (doc)."""
+    booking = portfolio.bookings[stay.booking_id]
+    unit = portfolio.units[stay.unit_id]
+    unit_type = portfolio.unit_types[unit.unit_type_id]
+    organisation = portfolio.organisations[booking.organisation_id]
+    return {
+        "bookingId": booking.id,
+        "bookingReference": booking.reference,
+        "customerReference": booking.customer_reference,
+        "roomStayId": stay.id,
+        "roomStayStatus": stay.status,
+        "startDate": _day(stay.start),
+        "endDate": _day(stay.end),
+        "netAmount": stay.net_amount,
+        "vatAmount": stay.vat_amount,
+        "bookingContact": contact_ref(portfolio.contacts[booking.contact_id]),
+        "unit": {
+            "id": unit.id,
+            "name": unit.name,
+            "buildingName": portfolio.buildings[unit_type.building_id].name,
+            "unitTypeName": unit_type.name,
+        },
+        "organisationSettingsId": organisation.id,
+        "organisationSettingsName": organisation.name,
+    }
+
+
+def room_stay_row(portfolio: Portfolio, stay: RoomStay) -> Json:
+    """Return a row of ``GET /api/v3/roomStays`` and ``/bookings/{id}/roomStays`` (doc, live)."""
+    booking = portfolio.bookings[stay.booking_id]
+    account = portfolio.accounts.get(booking.booking_account_id or 0)
+    return {
+        "roomStayId": stay.id,
+        "roomStayStatus": stay.status,
+        "startDate": _day(stay.start),
+        "endDate": _day(stay.end),
+        "unit": _unit_ref(portfolio, portfolio.units[stay.unit_id]),
+        "bookingContact": contact_ref(portfolio.contacts[booking.contact_id]),
+        "netAmount": stay.net_amount,
+        "vatAmount": stay.vat_amount,
+        "bookingId": booking.id,
+        "channelId": booking.channel_id,
+        "channelName": portfolio.channels[booking.channel_id].name,
+        "otaReference": booking.ota_reference,
+        "bookingAccount": _account(portfolio, account.id) if account else None,
+    }
+
+
+def room_stay_detail(portfolio: Portfolio, stay: RoomStay) -> Json:
+    """``GET /api/v3/roomStays/{id}`` (doc)."""
+    plan = portfolio.rate_plans[stay.rate_id]
+    booking = portfolio.bookings[stay.booking_id]
+    return {
+        "id": stay.id,
+        "rate": {
+            "id": plan.id,
+            "rateCode": plan.code,
+            "rateType": plan.rate_type,
+            "name": plan.name,
+        },
+        "startDate": _day(stay.start),
+        "endDate": _day(stay.end),
+        "estimatedArrivalTime": _local_time(stay.arrival_time),
+        "estimatedDepartureTime": _local_time(stay.departure_time),
+        "earlyCheckIn": stay.early_check_in,
+        "lateCheckOut": stay.late_check_out,
+        "externalNotes": stay.external_notes,
+        "opsInformation": stay.ops_information,
+        "booking": {"id": booking.id, "bookingReference": booking.reference},
+        "roomStayStatus": stay.status,
+        "unit": _unit_ref(portfolio, portfolio.units[stay.unit_id]),
+    }
+
+
+def guest_stay_row(portfolio: Portfolio, guest: GuestStay) -> Json:
+    """Return a row of ``GET /api/v3/guestStays``: flat, with ids (doc)."""
+    stay = portfolio.room_stays[guest.room_stay_id]
+    return {
+        "id": guest.id,
+        "dateFrom": _day(stay.start),
+        "dateTo": _day(stay.end),
+        "roomStayId": stay.id,
+        "contactId": guest.contact_id,
+        "unitId": stay.unit_id,
+        "status": stay.status,
+    }
+
+
+def guest_stay_detail(portfolio: Portfolio, guest: GuestStay) -> Json:
+    """Return ``GET /api/v3/guestStays/{id}``: it nests contact and room stay (doc).
+
+    Their inner fields are a guess, reusing the shapes the API writes elsewhere.
+    """
+    stay = portfolio.room_stays[guest.room_stay_id]
+    return {
+        "id": guest.id,
+        "dateFrom": _day(stay.start),
+        "dateTo": _day(stay.end),
+        "status": stay.status,
+        "type": guest.kind,
+        "contact": contact_ref(portfolio.contacts[guest.contact_id]),
+        "roomStay": {
+            "id": stay.id,
+            "startDate": _day(stay.start),
+            "endDate": _day(stay.end),
+            "roomStayStatus": stay.status,
+            "unit": _unit_ref(portfolio, portfolio.units[stay.unit_id]),
+        },
+    }
+
+
+def unit_row(portfolio: Portfolio, unit: Unit) -> Json:
+    """Return a row of ``GET /api/v3/units`` (live): a different shape from the detail."""
+    unit_type = portfolio.unit_types[unit.unit_type_id]
+    return {
+        "id": unit.id,
+        "unitName": unit.name,
+        "buildingName": portfolio.buildings[unit_type.building_id].name,
+        "bookable": unit.bookable,
+        "unitTypeName": unit_type.name,
+    }
+
+
+def unit_detail(portfolio: Portfolio, unit: Unit) -> Json:
+    """``GET /api/v3/units/{id}`` (live)."""
+    unit_type = portfolio.unit_types[unit.unit_type_id]
+    return {
+        "id": unit.id,
+        "name": unit.name,
+        "unitType": {"id": unit_type.id, "name": unit_type.name},
+        "publish": unit.publish,
+        "bookable": unit.bookable,
+    }
+
+
+def unit_type(portfolio: Portfolio, kind: UnitType) -> Json:
+    """Return a unit type, in the list and the detail alike (doc)."""
+    building = portfolio.buildings[kind.building_id]
+    return {
+        "id": kind.id,
+        "building": {"id": building.id, "name": building.name},
+        "name": kind.name,
+        "unitTypeCode": kind.code,
+        "shortDescription": kind.description,
+        "minStay": kind.min_stay,
+        "maxStay": kind.max_stay,
+        "maxOccupancy": kind.max_occupancy,
+        "type": kind.kind,
+    }
+
+
+def building(portfolio: Portfolio, building_id: int) -> Json:
+    """Return a building: ``id`` and ``buildingName`` (client); ``address`` is a guess."""
+    record = portfolio.buildings[building_id]
+    return {
+        "id": record.id,
+        "buildingName": record.name,
+        "address": {
+            "addressLine1": record.address_line1,
+            "city": record.city,
+            "postcode": record.postcode,
+        },
+    }
+
+
+def contact(portfolio: Portfolio, record: Contact) -> Json:
+    """Return a contact (doc).
+
+    ``primaryContactEmailAddress`` follows the create body (client) and the inner fields of
+    ``contactSalesAccount`` follow ``bookingAccount`` (a guess).
+    """
+    return {
+        "id": record.id,
+        "firstName": record.first_name,
+        "lastName": record.last_name,
+        "middleNames": record.middle_names,
+        "status": record.status,
+        "marketingOptOut": record.marketing_opt_out,
+        "primaryContactEmailAddress": {"email": record.email, "primary": True},
+        "contactSalesAccount": (
+            _account(portfolio, record.account_id) if record.account_id is not None else None
+        ),
+    }
+
+
+def rate(portfolio: Portfolio, plan: RatePlan, start: datetime.date, end: datetime.date) -> Json:
+    """Return a rate with its calendar from ``start`` to ``end`` inclusive (doc, live).
+
+    ``bookable`` on a date is whether any unit of the rate's unit type is free that night;
+    ``ratePlan``'s inner fields are a guess.
+    """
+    units = [u.id for u in portfolio.units.values() if u.unit_type_id == plan.unit_type_id]
+    held = [
+        portfolio.held_nights(unit_id) for unit_id in units if portfolio.units[unit_id].bookable
+    ]
+    calendar = []
+    day = start
+    while day <= end:
+        calendar.append(
+            {
+                "id": plan.id * 1_000_000 + day.toordinal() % 1_000_000,
+                "date": _day(day),
+                "amount": portfolio.price(plan, day),
+                "bookable": any(day not in nights for nights in held),
+            }
+        )
+        day += datetime.timedelta(days=1)
+    return {
+        "id": plan.id,
+        "rateCode": plan.code,
+        "rateType": plan.rate_type,
+        "name": plan.name,
+        "shortName": plan.short_name,
+        "occupancyCount": plan.occupancy,
+        "ratePlan": {"id": plan.id, "name": plan.name},
+        "rates": calendar,
+    }
+
+
+def _unit_ref(portfolio: Portfolio, unit: Unit) -> Json:
+    unit_type = portfolio.unit_types[unit.unit_type_id]
+    return {
+        "id": unit.id,
+        "name": unit.name,
+        "buildingName": portfolio.buildings[unit_type.building_id].name,
+    }
+
+
+def _account(portfolio: Portfolio, account_id: int) -> Json:
+    company = portfolio.companies[portfolio.accounts[account_id].company_id]
+    return {"id": account_id, "company": {"id": company.id, "companyName": company.name}}
+
+
+def _local_time(value: datetime.time) -> Json:
+    # How Jackson writes a java.time.LocalTime without the JSR-310 module (doc).
+    return {"hour": value.hour, "minute": value.minute, "second": value.second, "nano": 0}
