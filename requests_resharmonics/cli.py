@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import signal
@@ -21,6 +22,11 @@ from .session import ResharmonicsSession
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+
+#: The fake server's own credential variables: never the real ones, so that a real secret in
+#: the environment is not taken for the fake's and printed.
+FAKE_CLIENT_ID_VAR = "RESHARMONICS_FAKE_CLIENT_ID"
+FAKE_CLIENT_SECRET_VAR = "RESHARMONICS_FAKE_CLIENT_SECRET"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -109,8 +115,10 @@ def _parser() -> argparse.ArgumentParser:
     fake = commands.add_parser(
         "fake-server",
         help="run the fake Res:Harmonics server in the foreground",
-        description="Run the fake server until interrupted, printing its URLs and credentials, "
-        "for trying curl or other languages against it.",
+        description="Run the fake server on 127.0.0.1 until interrupted, printing its URLs and "
+        "credentials, for trying curl or other languages against it. Its controls (expire "
+        "tokens, queue faults, add latency, reset the data) are under /_fake/: GET it for "
+        "the list.",
     )
     fake.add_argument("--port", type=int, default=0, help="port to listen on (default: any)")
     fake.add_argument(
@@ -119,6 +127,31 @@ def _parser() -> argparse.ArgumentParser:
         default=3600.0,
         metavar="SECONDS",
         help="expires_in of issued tokens (default 3600)",
+    )
+    fake.add_argument(
+        "--client-id",
+        default=os.environ.get(FAKE_CLIENT_ID_VAR) or "fake-client-id",
+        help=f"the client id it accepts (default: ${FAKE_CLIENT_ID_VAR}, else fake-client-id)",
+    )
+    fake.add_argument(
+        "--client-secret",
+        default=os.environ.get(FAKE_CLIENT_SECRET_VAR),
+        help=f"the client secret it accepts (default: ${FAKE_CLIENT_SECRET_VAR}, else random)",
+    )
+    fake.add_argument("--seed", type=int, default=7, help="seed of the generated data (default 7)")
+    fake.add_argument(
+        "--today",
+        type=_date,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the date the data is built around (default: today)",
+    )
+    fake.add_argument(
+        "--api-delay",
+        type=_non_negative_seconds,
+        default=0.0,
+        metavar="SECONDS",
+        help="latency added to every API call (default 0)",
     )
     fake.set_defaults(run=_fake_server)
     return parser
@@ -208,17 +241,31 @@ def _fake_server(args: argparse.Namespace) -> int:
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with FakeResharmonics(port=args.port, token_lifetime=args.token_lifetime) as fake:
+    fake = FakeResharmonics(
+        port=args.port,
+        token_lifetime=args.token_lifetime,
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        seed=args.seed,
+        today=args.today,
+        api_delay=args.api_delay,
+    )
+    with fake:
+        # A secret the user chose may be a real one: it is not printed back.
+        secret = "<the secret you gave>" if args.client_secret else fake.client_secret
+        environ = {**fake.environ(), config.CLIENT_SECRET_VAR: secret}
         lines = [
             "fake Res:Harmonics server running (Ctrl-C to stop)",
             f"  base URL:      {fake.base_url}",
             f"  token URL:     {fake.token_url}",
             f"  client id:     {fake.client_id}",
-            f"  client secret: {fake.client_secret}",
+            f"  client secret: {secret}",
+            f"  controls:      {fake.controls_url}",
+            f"  OpenAPI:       {fake.base_url}/v3/api-docs",
             "  for this library, in your shell:",
-            *(f"    export {name}={value}" for name, value in fake.environ().items()),
+            *(f"    export {name}={value}" for name, value in environ.items()),
             "  or with curl:",
-            f"    curl -u {fake.client_id}:{fake.client_secret} "
+            f"    curl -u {fake.client_id}:{secret} "
             f"-d grant_type=client_credentials {fake.token_url}",
         ]
         print("\n".join(lines), flush=True)
@@ -240,6 +287,17 @@ def _param(text: str) -> tuple[str, str]:
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
     return key, value
+
+
+def _date(text: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+
+
+def _non_negative_seconds(text: str) -> float:
+    return 0.0 if text.strip() in ("0", "0.0") else _seconds(text)
 
 
 def _seconds(text: str) -> float:

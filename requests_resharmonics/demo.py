@@ -93,7 +93,24 @@ def run_demo(lifetime: float = 4.0, out: TextIO | None = None) -> int:
                 call("GET /api/v3/units   ", lambda: session.get("/api/v3/units"))
                 say("... the service expires every token early again")
                 fake.expire_all_tokens()
-                call("POST /api/v3/echo   ", lambda: session.post("/api/v3/echo", json={}))
+                contact = {"firstName": "Ada", "lastName": "Lovelace"}
+                call(
+                    "POST /api/v3/contacts", lambda: session.post("/api/v3/contacts", json=contact)
+                )
+                say("-- what came back: the arrivals of the next week")
+                week = {
+                    "dateFrom": datetime.date.today().isoformat(),
+                    "dateTo": (datetime.date.today() + datetime.timedelta(days=7)).isoformat(),
+                    "statuses": "CONFIRMED",
+                    "sort": "startDate",
+                }
+                for row in session.get("/api/v3/bookings", params={**week, "size": 3}).json()[
+                    "content"
+                ]:
+                    say(
+                        f"    {row['bookingReference']}  {row['startDate']} to {row['endDate']}"
+                        f"  {row['unit']['name']}  {row['roomStayStatus']}"
+                    )
             say(f"done: {calls} calls, {failures} failed; {fake.token_requests} token requests")
     finally:
         logger.removeHandler(narrator)
