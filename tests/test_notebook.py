@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -29,5 +30,19 @@ def test_quickstart_notebook_executes(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "text/html" in text  # the rich display of the auth object and the session
     assert "token valid for" in text
     assert "(200, [401])" in text  # the expired token was renewed and the call replayed
+    shown = outputs_of(notebook, '"/api/v3/bookings"')
+    assert re.search(r"\('\d{8}-\d{5}',\s+'[A-Z_]+',\s+'\d{4}-\d\d-\d\d'", shown)  # booking rows
+    departures = outputs_of(notebook, "checkOutDateFrom")
+    assert re.search(r"\('\d{4}-\d\d-\d\d', '", departures)  # someone is leaving
     assert "fake-secret-" not in text
     assert "eyJ" not in text  # no JWT-shaped token in any output
+
+
+def outputs_of(notebook: object, marker: str) -> str:
+    cells = [
+        cell
+        for cell in notebook.cells  # type: ignore[attr-defined]
+        if cell.cell_type == "code" and marker in cell.source
+    ]
+    assert len(cells) == 1
+    return "".join(output["data"]["text/plain"] for output in cells[0].outputs)
