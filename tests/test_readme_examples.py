@@ -1,4 +1,4 @@
-"""README.rst's Python examples run, top to bottom, against the fake; none uses an invented field."""
+"""README.rst's Python examples run against the fake, and none uses an invented field."""
 
 from __future__ import annotations
 
