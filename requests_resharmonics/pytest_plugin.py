@@ -6,10 +6,13 @@ Installed with the package (a ``pytest11`` entry point), so the fixtures are sim
 - ``resharmonics_env``: the same server, with the ``RESHARMONICS_*`` environment variables
   pointing at it, for code that reads its configuration from the environment.
 
-Mark a test to configure the server::
+Mark a test to configure the server (any `FakeResharmonics` argument)::
 
-    @pytest.mark.fake_resharmonics(token_lifetime=2, legacy_pagination=True)
+    @pytest.mark.fake_resharmonics(token_lifetime=2, legacy_pagination=True, seed=3)
     def test_sync(fake_resharmonics): ...
+
+In the test, ``fake_resharmonics.portfolio`` adds or changes records and
+``fake_resharmonics.add_route`` serves endpoints the fake does not model.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "fake_resharmonics(**options): options for the fake_resharmonics fixture's server "
-        "(token_lifetime, server_lifetime, expiry_style, legacy_pagination, ...)",
+        "(token_lifetime, server_lifetime, expiry_style, legacy_pagination, seed, today, "
+        "api_delay, ...)",
     )
 
 

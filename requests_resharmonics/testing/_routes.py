@@ -14,12 +14,14 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from ._http import Answer, Incoming
 
 if TYPE_CHECKING:
     from ._portfolio import Portfolio
+
+_Record = TypeVar("_Record")
 
 #: Spring Data's default page size, and the largest it accepts (a bigger one is cut to it).
 DEFAULT_PAGE_SIZE = 20
@@ -172,6 +174,13 @@ class ApiRequest:
             return int(value)
         except ValueError:
             raise _mismatch(name, value, "java.lang.Long") from None
+
+    def record(self, table: dict[int, _Record], what: str) -> _Record:
+        """Return the record the ``{id}`` of the path names, else a 404 naming it."""
+        key = self.id()
+        if key not in table:
+            raise not_found(what, key)
+        return table[key]
 
     def json(self) -> Any:
         """Return the JSON body; a missing or malformed one is a 400."""

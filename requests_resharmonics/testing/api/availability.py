@@ -10,7 +10,7 @@ import datetime
 from typing import Any
 
 from .._portfolio import Portfolio, days
-from .._routes import ApiError, ApiRequest, Param, Query, Route, not_found
+from .._routes import ApiError, ApiRequest, Param, Query, Route
 from . import shapes
 
 #: The ``inventoryType`` the search writes for a unit type (a guess: the values are unknown).
@@ -29,9 +29,7 @@ def _range(query: Query) -> tuple[datetime.date, datetime.date]:
 def unit_intervals(request: ApiRequest) -> list[Any]:
     """Return runs of available and unavailable dates of one unit, ``endDate`` inclusive."""
     portfolio = request.portfolio
-    unit = portfolio.units.get(request.id())
-    if unit is None:
-        raise not_found("Unit", request.id())
+    unit = request.record(portfolio.units, "Unit")
     start, end = _range(request.query)
     held = portfolio.held_nights(unit.id)
     intervals: list[dict[str, Any]] = []

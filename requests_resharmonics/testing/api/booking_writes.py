@@ -13,7 +13,7 @@ from typing import Any
 
 from .._http import Answer
 from .._records import RoomStay
-from .._routes import ApiError, ApiRequest, Route, not_found, require_fields
+from .._routes import ApiError, ApiRequest, Route, require_fields
 from . import shapes
 
 _REQUIRED = (
@@ -98,9 +98,8 @@ def _plan_stay(
 
 def update_statuses(request: ApiRequest) -> Any:
     """Move room stays of a booking to PENDING, CONFIRMED or CHECKED_IN, all or none."""
-    portfolio, booking_id = request.portfolio, request.id()
-    if booking_id not in portfolio.bookings:
-        raise not_found("Booking", booking_id)
+    portfolio = request.portfolio
+    booking_id = request.record(portfolio.bookings, "Booking").id
     body = require_fields(request.json(), ("statusUpdates",))
     updates = body["statusUpdates"]
     if not isinstance(updates, list):

@@ -2,35 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from .._http import Answer
-from .._records import CONTACT_STATUSES
-from .._routes import ApiError, ApiRequest, Param, Route, not_found, require_fields
+from .._records import CONTACT_STATUSES, Contact
+from .._routes import ApiError, ApiRequest, Param, Query, Route, require_fields
 from . import shapes
 
 
+def person_filter(query: Query) -> Callable[[Contact], bool]:
+    """Return a test of ``emailAddress``, ``firstName`` and ``lastName``.
+
+    Each is matched whole and ignoring case. The guest-stays list documents these names; on
+    the contacts list they are a guess.
+    """
+    wanted = {
+        "email": query.text("emailAddress"),
+        "first_name": query.text("firstName"),
+        "last_name": query.text("lastName"),
+    }
+    given = {field: value.lower() for field, value in wanted.items() if value is not None}
+    return lambda contact: all(
+        str(getattr(contact, field)).lower() == value for field, value in given.items()
+    )
+
+
 def list_contacts(request: ApiRequest) -> list[Any]:
-    """Contacts, filtered on e-mail address and names (the filters' names are a guess)."""
-    portfolio, query = request.portfolio, request.query
-    email, first, last = query.text("emailAddress"), query.text("firstName"), query.text("lastName")
-    rows = []
-    for key in sorted(portfolio.contacts):
-        contact = portfolio.contacts[key]
-        if (
-            (email is None or contact.email.lower() == email.lower())
-            and (first is None or contact.first_name.lower() == first.lower())
-            and (last is None or contact.last_name.lower() == last.lower())
-        ):
-            rows.append(shapes.contact(portfolio, contact))
-    return rows
+    """Return contacts, filtered on e-mail address and names."""
+    portfolio, matches = request.portfolio, person_filter(request.query)
+    contacts = (portfolio.contacts[key] for key in sorted(portfolio.contacts))
+    return [shapes.contact(portfolio, contact) for contact in contacts if matches(contact)]
 
 
 def contact(request: ApiRequest) -> Any:
     """One contact."""
-    found = request.portfolio.contacts.get(request.id())
-    if found is None:
-        raise not_found("Contact", request.id())
+    found = request.record(request.portfolio.contacts, "Contact")
     return shapes.contact(request.portfolio, found)
 
 

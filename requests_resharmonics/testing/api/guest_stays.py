@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from .._records import ROOM_STAY_STATUSES, GuestStay
-from .._routes import ApiRequest, Param, Route, not_found
+from .._routes import ApiRequest, Param, Route
 from . import shapes
+from .contacts import person_filter
 
 #: The statuses listed when the request names none (doc).
 DEFAULT_STATUSES = ("CONFIRMED", "CHECKED_IN", "CHECKED_OUT")
@@ -18,7 +19,7 @@ def list_guest_stays(request: ApiRequest) -> list[Any]:
     statuses = query.choices("statuses", ROOM_STAY_STATUSES) or list(DEFAULT_STATUSES)
     date_from, date_to = query.date("dateFrom"), query.date("dateTo")
     unit_id, contact_id = query.integer("unitId"), query.integer("contactId")
-    email, first, last = query.text("emailAddress"), query.text("firstName"), query.text("lastName")
+    person = person_filter(query)
     reference = query.text("bookingReference")
     rows = []
     for guest in sorted(portfolio.guest_stays.values(), key=_by_id):
@@ -30,9 +31,7 @@ def list_guest_stays(request: ApiRequest) -> list[Any]:
             and (date_to is None or stay.start <= date_to)
             and unit_id in (None, stay.unit_id)
             and contact_id in (None, guest.contact_id)
-            and (email is None or contact.email.lower() == email.lower())
-            and (first is None or contact.first_name.lower() == first.lower())
-            and (last is None or contact.last_name.lower() == last.lower())
+            and person(contact)
             and reference in (None, portfolio.bookings[stay.booking_id].reference)
         )
         if wanted:
@@ -42,9 +41,7 @@ def list_guest_stays(request: ApiRequest) -> list[Any]:
 
 def guest_stay(request: ApiRequest) -> Any:
     """One guest stay, with its contact and room stay."""
-    guest = request.portfolio.guest_stays.get(request.id())
-    if guest is None:
-        raise not_found("GuestStay", request.id())
+    guest = request.record(request.portfolio.guest_stays, "GuestStay")
     return shapes.guest_stay_detail(request.portfolio, guest)
 
 

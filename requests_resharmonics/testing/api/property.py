@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._routes import ApiRequest, Route, not_found
+from .._routes import ApiRequest, Route
 from . import shapes
 
 
@@ -25,9 +25,7 @@ def list_unit_types(request: ApiRequest) -> list[Any]:
 
 def unit_type(request: ApiRequest) -> Any:
     """One unit type."""
-    found = request.portfolio.unit_types.get(request.id())
-    if found is None:
-        raise not_found("UnitType", request.id())
+    found = request.record(request.portfolio.unit_types, "UnitType")
     return shapes.unit_type(request.portfolio, found)
 
 
@@ -39,9 +37,7 @@ def list_units(request: ApiRequest) -> list[Any]:
 
 def unit(request: ApiRequest) -> Any:
     """One unit, in the detail's shape (``name``, ``unitType{id, name}``, ``publish``...)."""
-    found = request.portfolio.units.get(request.id())
-    if found is None:
-        raise not_found("Unit", request.id())
+    found = request.record(request.portfolio.units, "Unit")
     return shapes.unit_detail(request.portfolio, found)
 
 
