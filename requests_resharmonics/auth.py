@@ -7,7 +7,7 @@ import getpass
 import logging
 import sys
 from collections.abc import Iterable
-from typing import Any, Union
+from typing import Any, Callable, Union
 from urllib.parse import urlsplit
 
 import requests
@@ -48,7 +48,8 @@ class ResharmonicsAuth(AuthBase):
     Args:
         client_id: the client id from Res:Harmonics API support.
         client_secret: its secret.
-        token_url: defaults to ``RESHARMONICS_TOKEN_URL``, else production's token URL.
+        token_url: defaults to ``RESHARMONICS_TOKEN_URL``, else the environment's token URL
+            (only production has a public one).
         scope: space-separated scopes to ask for; by default none is sent and the service
             grants every scope of the client.
         leeway: renew at most this many seconds before expiry (less for short-lived tokens).
@@ -64,6 +65,12 @@ class ResharmonicsAuth(AuthBase):
         cache: where tokens are shared: the default `MemoryTokenCache` shares them with every
             auth object of the same client in the process; `FileTokenCache` and
             `RedisTokenCache` share them between processes and machines.
+        environment: ``"production"`` or ``"testing"``; defaults to
+            ``RESHARMONICS_ENVIRONMENT``, else production. It only chooses the default token
+            URL here (the testing one is not public, so it needs ``token_url``).
+
+    Whitespace around the client id and secret is removed, whether they come from arguments
+    or from the environment (a secret pasted with its newline works).
     """
 
     def __init__(
@@ -80,15 +87,16 @@ class ResharmonicsAuth(AuthBase):
         allowed_hosts: Iterable[str] | None = None,
         cache: TokenCache | None = None,
         background_renewal: bool = True,
+        environment: str | None = None,
     ) -> None:
         for value, what in ((client_id, "client id"), (client_secret, "client secret")):
             if not isinstance(value, str) or not value.strip():
                 raise ConfigurationError(f"the {what} must be a non-empty string")
-        url = config.setting(token_url, config.TOKEN_URL_VAR) or config.PRODUCTION_TOKEN_URL
+        url = config.token_url(token_url, config.environment(environment))
         endpoint = TokenEndpoint(
             config.check_url(url, "token URL"),
-            client_id,
-            client_secret,
+            client_id.strip(),
+            client_secret.strip(),
             scope=_scope_string(scope),
             client_auth=config.check_client_auth(client_auth),
             timeout=_positive(timeout, "timeout"),
@@ -251,14 +259,18 @@ class ResharmonicsAuth(AuthBase):
 def credentials_from_env(
     client_id: str | None, client_secret: str | None, *, prompt: bool = False
 ) -> tuple[str, str]:
-    """Return the client id and secret from arguments, the environment, or a prompt."""
+    """Return the client id and secret from arguments, the environment, or a prompt.
+
+    A prompt that cannot be answered (a notebook run headless by nbconvert or papermill, a
+    closed stdin) counts as no answer: the error then names the missing variables.
+    """
     client_id = config.setting(client_id, config.CLIENT_ID_VAR)
     client_secret = config.setting(client_secret, config.CLIENT_SECRET_VAR)
     if prompt and (client_id is None or client_secret is None) and _interactive():
         if client_id is None:
-            client_id = input("Res:Harmonics client id: ").strip() or None
+            client_id = _ask(input, "Res:Harmonics client id: ")
         if client_secret is None:
-            client_secret = getpass.getpass("Res:Harmonics client secret: ").strip() or None
+            client_secret = _ask(getpass.getpass, "Res:Harmonics client secret: ")
     missing = [
         variable
         for value, variable in (
@@ -274,6 +286,14 @@ def credentials_from_env(
             + " (or pass client_id= and client_secret=)"
         )
     return client_id, client_secret
+
+
+def _ask(ask: Callable[[str], str], question: str) -> str | None:
+    try:
+        return ask(question).strip() or None
+    except (NotImplementedError, EOFError, OSError, RuntimeError):
+        # IPython's StdinNotImplementedError is a NotImplementedError: a kernel without stdin.
+        return None
 
 
 def _interactive() -> bool:

@@ -47,12 +47,33 @@ def required(value: str | None, variable: str, what: str) -> str:
     return found
 
 
-def check_environment(environment: str) -> str:
-    """Return a known environment name, or fail listing the known ones."""
-    if environment not in BASE_URLS:
+def environment(value: str | None) -> str:
+    """Return the environment: the argument, else ``RESHARMONICS_ENVIRONMENT``, else production.
+
+    An unknown name is an error wherever it comes from, never a silent production.
+    """
+    chosen = setting(value, ENVIRONMENT_VAR)
+    if chosen is None:
+        return "production"
+    if not isinstance(chosen, str) or chosen.strip().lower() not in BASE_URLS:
         known = ", ".join(repr(name) for name in BASE_URLS)
-        raise ConfigurationError(f"unknown environment {environment!r}; expected one of {known}")
-    return environment
+        where = "" if value is not None else f" (from {ENVIRONMENT_VAR})"
+        raise ConfigurationError(f"unknown environment {chosen!r}{where}; expected one of {known}")
+    return chosen.strip().lower()
+
+
+def token_url(value: str | None, environment_name: str) -> str:
+    """Return the token URL: the argument, else ``RESHARMONICS_TOKEN_URL``, else the preset.
+
+    Only production's token URL is public; for the testing environment it must be given.
+    """
+    found = setting(value, TOKEN_URL_VAR) or TOKEN_URLS.get(environment_name)
+    if found is None:
+        raise ConfigurationError(
+            f"the {environment_name} environment's token URL is not public: pass token_url= "
+            f"or set {TOKEN_URL_VAR} to the URL from your welcome e-mail"
+        )
+    return found
 
 
 def check_client_auth(client_auth: str) -> str:
