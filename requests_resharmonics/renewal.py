@@ -98,6 +98,9 @@ class TokenManager:
         self._fetch_seconds = 0.0
         self._renewal_seconds = 0.0
         self._current: _Current | None = None
+        #: Called with each new token this manager starts using (fetched, or taken from the
+        #: cache), in the thread that obtained it; the session's ``token_updater``.
+        self.on_new_token: Callable[[Token], object] | None = None
         self._lock = threading.Lock()
         _live_managers.add(self)
 
@@ -198,7 +201,7 @@ class TokenManager:
     def set_token(self, token: Token | None) -> None:
         """Replace the current token, for users who bring one of their own."""
         with self._lock:
-            self._store(token)
+            self._store(token, notify=False)
 
     def _obtain(self, rejected: Token | None) -> Token:
         """Take a usable token from the cache, or fetch one under the cache's lock.
@@ -289,11 +292,21 @@ class TokenManager:
         )
         return token
 
-    def _store(self, token: Token | None) -> None:
+    def _store(self, token: Token | None, notify: bool = True) -> None:
+        previous = self._current
         if token is None:
             self._current = None
-        else:
-            self._current = _Current(token, self.renew_at(token), stale_until(token))
+            return
+        self._current = _Current(token, self.renew_at(token), stale_until(token))
+        is_new = previous is None or previous.token.access_token != token.access_token
+        if notify and is_new and self.on_new_token is not None:
+            try:
+                self.on_new_token(token)
+            except Exception as error:  # a user's hook must not fail the call that renewed
+                log.warning(
+                    "the token_updater hook failed with %s; the new token is in use anyway",
+                    type(error).__name__,
+                )
 
     def _after_fork(self) -> None:
         # A lock held by another thread at fork time would never be released in the child,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, Callable, Union
 from urllib.parse import urlsplit
 
 import requests
@@ -24,6 +24,22 @@ from .token import Token
 #: Connections kept per host: enough for a worker pool of threads sharing one session.
 POOL_SIZE = 32
 
+#: Seconds an API call may wait for the server (to connect, and for each read) unless the
+#: call passes its own ``timeout``: requests would otherwise wait for ever.
+DEFAULT_API_TIMEOUT = 60.0
+
+#: `OAuth2Session` arguments that cannot apply to the client-credentials grant.
+_REFUSED = {
+    "auto_refresh_url": "tokens are renewed automatically, from token_url",
+    "auto_refresh_kwargs": "tokens are renewed automatically, from token_url",
+    "redirect_uri": "the client-credentials grant has no redirect",
+    "state": "the client-credentials grant has no authorization step",
+    "pkce": "the client-credentials grant has no authorization step",
+    "client": "the session's client is oauthlib's BackendApplicationClient",
+}
+
+ApiTimeout = Union[float, tuple[float, float], None]
+
 
 class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
     """A `requests_oauthlib.OAuth2Session` for the Res:Harmonics API.
@@ -42,7 +58,8 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         token_url: defaults to ``RESHARMONICS_TOKEN_URL``, else the environment's token URL
             (only production has a public one).
         base_url: defaults to ``RESHARMONICS_BASE_URL``, else the environment's API address.
-        environment: ``"production"`` or ``"testing"``.
+        environment: ``"production"`` or ``"testing"``; defaults to
+            ``RESHARMONICS_ENVIRONMENT``, else production. An unknown name is an error.
         scope: defaults to ``RESHARMONICS_SCOPE``; by default no scope is sent.
         leeway, timeout, client_auth, token_retries: as for `ResharmonicsAuth`.
         retries: API calls with idempotent methods (GET, HEAD, OPTIONS, PUT, DELETE) are
@@ -54,17 +71,28 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         allowed_hosts: hosts besides the base URL's that may receive the token; a request to
             any other host (a pre-signed download, a webhook) goes out without it.
         prompt: in an interactive session, ask for missing credentials instead of raising.
-        kwargs: passed to ``requests.Session``.
+        api_timeout: seconds each API call may wait for the server, unless the call passes
+            its own ``timeout``: a number, a ``(connect, read)`` pair, or ``None`` to wait for
+            ever (requests' default). Default 60.
+        token: a saved token dict (``access_token`` and ``expires_at`` or ``expires_in``) to
+            start with, as `OAuth2Session` takes it; it is used until it is due for renewal.
+        token_updater: called with the token dict each time the session starts using a new
+            token (fetched, renewed, or found in the shared cache), to persist it; it runs in
+            the thread that obtained the token, which may be the background renewal's.
+
+    The `OAuth2Session` arguments that cannot apply to client credentials
+    (``auto_refresh_url``, ``auto_refresh_kwargs``, ``redirect_uri``, ``state``, ``pkce``,
+    ``client``) are refused with a `ConfigurationError` that names them.
     """
 
     def __init__(
         self,
         client_id: str | None = None,
         client_secret: str | None = None,
-        *,
         token_url: str | None = None,
+        *,
         base_url: str | None = None,
-        environment: str = "production",
+        environment: str | None = None,
         scope: str | Iterable[str] | None = None,
         leeway: float = DEFAULT_LEEWAY,
         timeout: float = DEFAULT_TIMEOUT,
@@ -75,18 +103,18 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         cache: TokenCache | None = None,
         background_renewal: bool = True,
         prompt: bool = False,
+        api_timeout: ApiTimeout = DEFAULT_API_TIMEOUT,
+        token: Mapping[str, Any] | None = None,
+        token_updater: Callable[[dict[str, Any]], object] | None = None,
         **kwargs: Any,
     ) -> None:
-        config.check_environment(environment)
+        _refuse(kwargs)
+        self.api_timeout = _api_timeout(api_timeout)
+        if token_updater is not None and not callable(token_updater):
+            raise ConfigurationError("token_updater must be callable with the token dict")
+        environment = config.environment(environment)
         client_id, client_secret = credentials_from_env(client_id, client_secret, prompt=prompt)
-        token_url = config.setting(token_url, config.TOKEN_URL_VAR) or config.TOKEN_URLS.get(
-            environment
-        )
-        if token_url is None:
-            raise ConfigurationError(
-                f"the {environment} environment's token URL is not public: pass token_url= "
-                f"or set {config.TOKEN_URL_VAR} to the URL from your welcome e-mail"
-            )
+        token_url = config.token_url(token_url, environment)
         base = config.setting(base_url, config.BASE_URL_VAR) or config.BASE_URLS[environment]
         self.base_url = config.check_url(base, "base URL").rstrip("/")
         auth = ResharmonicsAuth(
@@ -103,12 +131,20 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
             background_renewal=background_renewal,
         )
         adapter = HTTPAdapter(max_retries=api_retry(retries), pool_maxsize=POOL_SIZE)
-        super().__init__(client=auth._manager.endpoint.client, scope=auth.scope, **kwargs)
+        super().__init__(client=auth._manager.endpoint.client, scope=auth.scope)
         self.mount("https://", adapter)
         self.mount("http://", adapter)
         # OAuth2Session sets a do-nothing lambda here; ours adds the token, and pickles.
         self.auth = auth
         self._resharmonics_auth = auth
+        if token is not None:
+            if not isinstance(token, Mapping):
+                raise ConfigurationError(f"token must be a dict, not {type(token).__name__}")
+            self.token = dict(token)
+        self.token_updater = token_updater
+        if token_updater is not None:
+            manager = auth._manager
+            manager.on_new_token = lambda new: token_updater(new.as_dict(manager.clock()))
 
     @property
     def token_url(self) -> str:
@@ -160,6 +196,11 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         self._resharmonics_auth.fetch_token()
         return self.token
 
+    def valid_token(self) -> dict[str, Any]:
+        """Return a token good for the next call, as a dict, fetching it only if needed."""
+        self._resharmonics_auth.valid_token()
+        return self.token
+
     def refresh_token(self, token_url: str | None = None, **kwargs: Any) -> dict[str, Any]:
         """Fetch a new token: client credentials have no refresh token, so renewal is a fetch."""
         return self.fetch_token(token_url, **kwargs)
@@ -182,9 +223,13 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
 
         This bypasses `OAuth2Session.request`, which logs the token at DEBUG; the token is
         added by the session's `ResharmonicsAuth`. ``withhold_token=True`` sends no token.
+        A call without its own ``timeout`` gets `api_timeout`.
         """
         if withhold_token:
             kwargs["auth"] = _no_auth
+        # requests.Session.request's seventh argument after the URL is the timeout.
+        if "timeout" not in kwargs and len(args) < 7:
+            kwargs["timeout"] = self.api_timeout
         return requests.Session.request(self, method, self.url_for(url), *args, **kwargs)
 
     def paginate(
@@ -252,3 +297,30 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
 
 def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
     return request
+
+
+def _refuse(kwargs: dict[str, Any]) -> None:
+    refused = [name for name in kwargs if name in _REFUSED]
+    if refused:
+        reasons = "; ".join(f"{name}: {_REFUSED[name]}" for name in refused)
+        raise ConfigurationError(
+            f"ResharmonicsSession does not take {', '.join(refused)} ({reasons})"
+        )
+    if kwargs:
+        name = next(iter(kwargs))
+        raise TypeError(f"ResharmonicsSession() got an unexpected keyword argument {name!r}")
+
+
+def _api_timeout(value: ApiTimeout) -> ApiTimeout:
+    if value is None:
+        return None
+    parts = value if isinstance(value, tuple) else (value,)
+    valid = len(parts) in (1, 2) and all(
+        isinstance(part, (int, float)) and not isinstance(part, bool) and part > 0 for part in parts
+    )
+    if not valid:
+        raise ConfigurationError(
+            "api_timeout must be a positive number of seconds, a (connect, read) pair of them, "
+            f"or None, not {value!r}"
+        )
+    return value
