@@ -19,7 +19,9 @@ class GuardedCache:
     """Wraps a `TokenCache`: an error becomes "no cache", with one warning per outage.
 
     While the cache is down (Redis stopped, a file not writable, a corrupt file), tokens are
-    fetched directly; the first successful call after that logs the recovery.
+    fetched directly. Recovery is logged once the cache really works again: a write or a lock
+    that succeeds, or a read that finds a value. A read that finds nothing proves nothing (a
+    missing file in an unusable folder reads as empty), so it does not end the outage.
     """
 
     def __init__(self, cache: TokenCache) -> None:
@@ -38,7 +40,7 @@ class GuardedCache:
 
     def get(self, key: str) -> str | None:
         """Return the cached value, or ``None`` when there is none or the cache failed."""
-        return self._call(lambda: self.cache.get(key), None)
+        return self._call(lambda: self.cache.get(key), None, proves=lambda found: found is not None)
 
     def set(self, key: str, value: str, expires_at: float | None) -> None:
         """Store a value; a failure is logged and ignored."""
@@ -67,13 +69,19 @@ class GuardedCache:
             except Exception as error:
                 self._failed(error)
 
-    def _call(self, action: Callable[[], T], fallback: T) -> T:
+    def _call(
+        self,
+        action: Callable[[], T],
+        fallback: T,
+        proves: Callable[[T], bool] = lambda result: True,
+    ) -> T:
         try:
             result = action()
         except Exception as error:
             self._failed(error)
             return fallback
-        self._recovered()
+        if proves(result):
+            self._recovered()
         return result
 
     def _failed(self, error: Exception) -> None:

@@ -43,6 +43,27 @@ def _redis_module() -> Any:
     return redis
 
 
+#: The commands the cache uses: what a client must offer.
+_COMMANDS = ("get", "set", "eval")
+_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def _client_from_url(redis: Any, url: str) -> Any:
+    # The URL may carry a password: the errors describe it without quoting it.
+    if not url.strip().lower().startswith(_SCHEMES):
+        raise ConfigurationError(
+            "RedisTokenCache needs a Redis URL starting with redis://, rediss:// or unix:// "
+            "(such as 'redis://localhost:6379/0'); the string given has no such scheme"
+        )
+    try:
+        return redis.Redis.from_url(url.strip())
+    except (ValueError, TypeError) as error:
+        raise ConfigurationError(
+            f"RedisTokenCache could not read its Redis URL: {type(error).__name__} "
+            "(expected a form such as 'redis://:password@host:6379/0')"
+        ) from None
+
+
 class RedisTokenCache(TokenCache):
     """Tokens in Redis, shared by every process on every machine that uses the same Redis.
 
@@ -65,12 +86,20 @@ class RedisTokenCache(TokenCache):
 
     def __init__(self, client_or_url: Any, prefix: str = "requests-resharmonics:") -> None:
         redis = _redis_module()
+        if not isinstance(prefix, str):
+            raise ConfigurationError(f"prefix must be a string, not {type(prefix).__name__}")
         if isinstance(client_or_url, str):
             self._url: str | None = client_or_url
-            self._client = redis.Redis.from_url(client_or_url)
-        else:
+            self._client = _client_from_url(redis, client_or_url)
+        elif all(callable(getattr(client_or_url, name, None)) for name in _COMMANDS):
             self._url = None
             self._client = client_or_url
+        else:
+            raise ConfigurationError(
+                "RedisTokenCache needs a Redis URL such as 'redis://localhost:6379/0', or a "
+                f"redis-py client (Redis, RedisCluster, a Sentinel master), not "
+                f"{type(client_or_url).__name__}"
+            )
         self.prefix = prefix
 
     def __repr__(self) -> str:
