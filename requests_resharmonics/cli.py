@@ -6,6 +6,7 @@ import argparse
 import datetime
 import json
 import os
+import re
 import signal
 import sys
 import textwrap
@@ -17,11 +18,14 @@ import requests
 
 from . import config
 from ._version import __version__
+from .cache.base import TokenCache
 from .errors import ConfigurationError, ResharmonicsError
 from .session import ResharmonicsSession
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+
+_NOTHING = object()
 
 #: The fake server's own credential variables: never the real ones, so that a real secret in
 #: the environment is not taken for the fake's and printed.
@@ -42,11 +46,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(str(error))
         return EXIT_FAILED
     except requests.HTTPError as error:
-        status = error.response.status_code if error.response is not None else "error"
-        _fail(f"a page of {args.path} answered HTTP {status}")
+        answer = error.response
+        if answer is None:
+            _fail(f"a page of {args.path} failed: {error}")
+        else:
+            _fail(f"a page of {args.path} answered HTTP {answer.status_code}: {_excerpt(answer)}")
         return EXIT_FAILED
     except requests.RequestException as error:
-        _fail(f"the request failed: {type(error).__name__}")
+        _fail(_describe_failure(error))
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
@@ -171,8 +178,14 @@ def _credential_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--environment",
         choices=sorted(config.BASE_URLS),
-        default=os.environ.get(config.ENVIRONMENT_VAR) or "production",
+        default=None,
         help=f"default: ${config.ENVIRONMENT_VAR}, else production",
+    )
+    group.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="fetch a new token for this run; by default tokens are reused between runs "
+        "through the file cache (with the [file] extra), so a shell loop costs one token an hour",
     )
 
 
@@ -184,7 +197,20 @@ def _session(args: argparse.Namespace) -> ResharmonicsSession:
         base_url=args.base_url,
         environment=args.environment,
         scope=args.scope,
+        cache=None if args.no_cache else _file_cache(),
+        # One run is one process: nothing would be left to use a background renewal.
+        background_renewal=False,
     )
+
+
+def _file_cache() -> TokenCache | None:
+    """Return the per-user file cache, or None (no reuse) without the [file] extra."""
+    try:
+        from .cache.file import FileTokenCache
+
+        return FileTokenCache()
+    except ConfigurationError:
+        return None
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -195,7 +221,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _token(args: argparse.Namespace) -> int:
     with _session(args) as session:
-        print(session.fetch_token()["access_token"])
+        print(session.valid_token()["access_token"])
     return 0
 
 
@@ -222,18 +248,28 @@ def _get(args: argparse.Namespace) -> int:
 
 
 def _print_items(items: Iterator[Any], *, jsonl: bool) -> None:
-    """Print items as they arrive: one a line, or as the elements of a pretty JSON array."""
+    """Print items as they arrive: one a line, or as the elements of a pretty JSON array.
+
+    Nothing is written before the first page has arrived, so a list that fails at once
+    leaves no output; one that fails later leaves the items before the failure, as valid
+    JSON (the array is closed), and the error on stderr.
+    """
     out = sys.stdout
     if jsonl:
         for item in items:
             out.write(json.dumps(item, ensure_ascii=False) + "\n")
         return
-    out.write("[")
-    count = 0
-    for count, item in enumerate(items, 1):
-        text = json.dumps(item, indent=2, ensure_ascii=False)
-        out.write(("," if count > 1 else "") + "\n" + textwrap.indent(text, "  "))
-    out.write("\n]\n" if count else "]\n")
+    first = next(items, _NOTHING)
+    if first is _NOTHING:
+        out.write("[]\n")
+        return
+    out.write("[\n" + textwrap.indent(json.dumps(first, indent=2, ensure_ascii=False), "  "))
+    try:
+        for item in items:
+            text = json.dumps(item, indent=2, ensure_ascii=False)
+            out.write(",\n" + textwrap.indent(text, "  "))
+    finally:
+        out.write("\n]\n")
 
 
 def _fake_server(args: argparse.Namespace) -> int:
@@ -275,6 +311,16 @@ def _fake_server(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             pass
     return 0
+
+
+def _describe_failure(error: requests.RequestException) -> str:
+    """Name the URL and the cause of a failed request, without urllib3's object reprs."""
+    url = error.request.url if error.request is not None else None
+    reason: object = error.args[0] if error.args else error
+    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
+    cause = re.sub(r"<[^<>]*>: ", "", str(reason)) or type(error).__name__
+    where = f" to {url}" if url else ""
+    return f"the request{where} failed: {cause}"
 
 
 def _excerpt(response: requests.Response, limit: int = 300) -> str:
