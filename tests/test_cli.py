@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 
 import pytest
 import requests
@@ -15,6 +16,8 @@ from requests_resharmonics import __version__
 from requests_resharmonics.testing import FakeResharmonics
 
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith("RESHARMONICS_")}
+# The command line caches tokens per user: its tests keep theirs apart from the user's.
+CLEAN_ENV["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="resharmonics-cli-tests-")
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

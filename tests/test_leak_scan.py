@@ -160,8 +160,9 @@ def test_no_flow_leaks_a_secret_or_a_token(
 
         client = redis.Redis.from_url(redis_server.url)
         seen.extend(repr(client.get(key)) for key in client.keys("leak-scan:*"))
-        # The command line, except the token command's stdout.
-        environ = {**fake.environ()}
+        # The command line, except the token command's stdout; it caches tokens in a file.
+        cli_cache = tmp_path / "cli-cache"
+        environ = {**fake.environ(), "XDG_CACHE_HOME": str(cli_cache)}
         for command, keep_stdout in (
             (["token"], False),
             (["get", "/api/v3/bookings", "-p", "size=2"], True),
@@ -176,6 +177,9 @@ def test_no_flow_leaks_a_secret_or_a_token(
         seen.extend([wrong.stdout, wrong.stderr])
         demo = run_cli(["demo", "--lifetime", "1"], {})
         seen.extend([demo.stdout, demo.stderr])
+        cli_files = [path for path in cli_cache.rglob("*") if path.is_file()]
+        assert cli_files  # the command line did cache its token
+        seen.extend(path.read_text(errors="replace") for path in cli_files)
         forbidden = secrets_of(fake) + fake.issued_tokens
 
     assert len(fake.issued_tokens) >= 10

@@ -46,3 +46,23 @@ def outputs_of(notebook: object, marker: str) -> str:
     ]
     assert len(cells) == 1
     return "".join(output["data"]["text/plain"] for output in cells[0].outputs)
+
+
+def test_prompt_in_a_headless_notebook_names_the_missing_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in list(os.environ):
+        if name.startswith("RESHARMONICS_"):
+            monkeypatch.delenv(name)
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells.append(
+        nbformat.v4.new_code_cell(
+            "from requests_resharmonics import ResharmonicsAuth\n"
+            "ResharmonicsAuth.from_env(prompt=True)"
+        )
+    )
+    client = nbclient.NotebookClient(notebook, timeout=60, kernel_name="python3")  # no stdin
+    with pytest.raises(nbclient.exceptions.CellExecutionError) as raised:
+        client.execute()
+    assert raised.value.ename == "ConfigurationError"
+    assert "RESHARMONICS_CLIENT_ID and RESHARMONICS_CLIENT_SECRET" in raised.value.evalue

@@ -23,3 +23,18 @@ def test_ci_runs_the_test_command_from_the_readme() -> None:
     command = "python3 -m venv .venv && .venv/bin/pip install tox && .venv/bin/tox"
     assert command in readme
     assert command in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "promise",
+    [
+        "pip install '.[file,redis]'",  # installing from a checkout
+        "``requests.HTTPError`` when a page is",  # what paginate raises for an error page
+        "is never re-sent: that call returns the expiry 401 to you",  # unreplayable bodies
+        "``RESHARMONICS_ENVIRONMENT``",
+        "``api_timeout`` (60 s)",
+        "``--no-cache``",
+    ],
+)
+def test_the_readme_says_what_the_code_does(promise: str) -> None:
+    assert promise in " ".join((ROOT / "README.rst").read_text(encoding="utf-8").split())
