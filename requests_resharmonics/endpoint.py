@@ -7,21 +7,22 @@ import json
 import threading
 import time
 from typing import Any, Callable
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, urlsplit
 
 import requests
 from oauthlib.oauth2 import BackendApplicationClient, OAuth2Error
-from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError as Urllib3HTTPError
 from urllib3.exceptions import NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 
+from . import config
 from .cache.base import cache_key
 from .cache.codec import PlainCodec, SealedCodec
+from .deadline import DeadlineAdapter, deadline
 from .errors import TokenRequestError
 from .expiry import json_document
 from .retries import DEFAULT_TOKEN_RETRIES, token_request_retry
-from .token import Token, jwt_expiry, positive_seconds
+from .token import Token, is_header_safe, jwt_expiry, positive_seconds
 
 DEFAULT_TIMEOUT = 10.0
 _MAX_ANSWER_BYTES = 1 << 20
@@ -91,7 +92,9 @@ class TokenEndpoint:
         with self._session_lock:
             if self._session is None:
                 session = requests.Session()
-                adapter = HTTPAdapter(max_retries=token_request_retry(self.retries, self.timeout))
+                adapter = DeadlineAdapter(
+                    max_retries=token_request_retry(self.retries, self.timeout)
+                )
                 session.mount("https://", adapter)
                 session.mount("http://", adapter)
                 self._session = session
@@ -110,7 +113,7 @@ class TokenEndpoint:
 
     def cache_codec(self, sealed: bool) -> PlainCodec:
         """Return how this client's tokens are written into a cache (sealed: encrypted)."""
-        return SealedCodec(self._client_secret) if sealed else PlainCodec()
+        return SealedCodec(self._client_secret, self.cache_key()) if sealed else PlainCodec()
 
     def after_fork(self) -> None:
         """Forget the parent's lock and connections in a freshly forked child process."""
@@ -127,49 +130,61 @@ class TokenEndpoint:
         Raises:
             TokenRequestError: the endpoint refused, failed, timed out or answered nonsense.
         """
-        headers = {
-            "Accept": "application/json",
-            "Content-Type": "application/x-www-form-urlencoded",
-        }
-        if self.client_auth == "post":
-            body = self.client.prepare_request_body(
-                include_client_id=True, client_secret=self._client_secret
-            )
-        else:
-            body = self.client.prepare_request_body()
-            headers["Authorization"] = "Basic " + self._basic_credentials()
+        # Errors are built where they are found but raised here, outside any ``except``:
+        # they carry no ``__context__`` (requests' exception, whose request holds the
+        # credentials), and the frames of a traceback hold no credentials either (error
+        # trackers record local variables): they live in a `_Form` that hides them.
         sent_at = clock()
-        status, answer_headers, content = self._post(body, headers)
-        token = self._read_answer(status, answer_headers, content, sent_at)
-        return token
+        outcome = self._exchange(_Form(self), sent_at)
+        if isinstance(outcome, TokenRequestError):
+            raise outcome
+        return outcome
 
-    def _post(self, body: str, headers: dict[str, str]) -> tuple[int, Any, bytes]:
-        """Send the token request; return status, headers and at most a bounded body."""
-        try:
-            response = self.session.post(
-                self.token_url,
-                data=body,
-                headers=headers,
-                timeout=self.timeout,
-                allow_redirects=False,
-                stream=True,
-            )
-        except requests.ConnectionError as error:
-            if _timed_out(error):
-                raise self._error(f"timed out after {self.timeout:g} s") from None
-            raise self._error(f"could not connect ({_reason(error)})") from None
-        except requests.Timeout:
-            raise self._error(f"timed out after {self.timeout:g} s") from None
-        except (requests.RequestException, Urllib3HTTPError, OSError, ValueError) as error:
-            raise self._error(f"failed ({_reason(error)})") from None
-        with response:
+    def _exchange(self, form: _Form, sent_at: float) -> Token | TokenRequestError:
+        reply = self._post(form)
+        if isinstance(reply, TokenRequestError):
+            return reply
+        return self._read_answer(reply, sent_at)
+
+    def _post(self, form: _Form) -> _Reply | TokenRequestError:
+        """Send the token request; return its bounded answer, or the error."""
+        with deadline(self.timeout) as watch:
             try:
-                content = response.raw.read(_MAX_ANSWER_BYTES + 1, decode_content=True)
+                response = self.session.post(
+                    self.token_url,
+                    data=form.body,
+                    headers=form.headers,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                    stream=True,
+                    proxies=self._proxies,
+                )
+            except requests.ConnectionError as error:
+                if watch.expired or _timed_out(error):
+                    return self._error(f"timed out after {self.timeout:g} s")
+                return self._error(f"could not connect ({self._reason(error)})")
+            except requests.Timeout:
+                return self._error(f"timed out after {self.timeout:g} s")
             except (requests.RequestException, Urllib3HTTPError, OSError, ValueError) as error:
-                raise self._error(
-                    f"was cut off while answering ({_reason(error)})", response.status_code
-                ) from None
-            return response.status_code, response.headers, content or b""
+                return self._error(f"failed ({self._reason(error)})")
+            with response:
+                try:
+                    content = response.raw.read(_MAX_ANSWER_BYTES + 1, decode_content=True)
+                except (requests.RequestException, Urllib3HTTPError, OSError, ValueError) as error:
+                    if watch.expired:
+                        return self._error(f"timed out after {self.timeout:g} s")
+                    what = f"was cut off while answering ({self._reason(error)})"
+                    return self._error(what, response.status_code)
+                if watch.expired:  # the deadline cut the body short: what arrived is partial
+                    return self._error(f"timed out after {self.timeout:g} s")
+                return _Reply(response.status_code, response.headers, content or b"")
+
+    @property
+    def _proxies(self) -> dict[str, Any] | None:
+        # A loopback token URL may be plain http: it must never go to a proxy in clear.
+        if config.is_loopback(urlsplit(self.token_url).hostname):
+            return {"http": None, "https": None, "all": None}
+        return None
 
     def _error(
         self,
@@ -182,36 +197,52 @@ class TokenEndpoint:
         return TokenRequestError(
             message,
             status_code=status_code,
-            error=error,
+            error=self.scrub(error) if error else error,
             description=self.scrub(description) if description else description,
         )
 
-    def _read_answer(self, status: int, headers: Any, content: bytes, sent_at: float) -> Token:
-        if len(content) > _MAX_ANSWER_BYTES:
-            raise self._error(f"got an answer over {_MAX_ANSWER_BYTES} bytes", status)
-        payload = _json_object(content)
+    def _excerpt(self, text: str, limit: int = 200) -> str:
+        """Return network text masked first, then cut: a cut must not split a secret."""
+        return _short(self.scrub(text), limit)
+
+    def _reason(self, error: BaseException) -> str:
+        return self._excerpt(f"{type(error).__name__}: {error}", 300)
+
+    def _read_answer(self, reply: _Reply, sent_at: float) -> Token | TokenRequestError:
+        status = reply.status
+        if len(reply.content) > _MAX_ANSWER_BYTES:
+            return self._error(f"got an answer over {_MAX_ANSWER_BYTES} bytes", status)
+        payload = _json_object(reply.content)
         error = _text(payload.get("error")) if payload is not None else None
         description = _text(payload.get("error_description")) if payload is not None else None
         if not 200 <= status < 300 or error:
-            return self._refused(status, headers, payload, error, description)
+            return self._refused(reply, payload, error, description)
         if payload is None:
-            kind = headers.get("Content-Type") or "no content type"
-            raise self._error(
-                f"got HTTP {status} with a body that is not a JSON object ({_short(kind)})",
+            kind = self._excerpt(reply.headers.get("Content-Type") or "no content type")
+            return self._error(
+                f"got HTTP {status} with a body that is not a JSON object ({kind})",
                 status,
                 description="the answer is not a JSON object",
             )
         access_token = payload.get("access_token")
         if not isinstance(access_token, str) or not access_token.strip():
-            raise self._error(
+            return self._error(
                 f"got HTTP {status} without an access_token",
                 status,
                 description="the answer has no access_token",
             )
+        if not is_header_safe(access_token):
+            return self._error(
+                f"got HTTP {status} with an access_token that cannot be sent in an "
+                "Authorization header (it holds spaces, control or non-ASCII characters)",
+                status,
+                description="the access_token is not a valid bearer token",
+            )
         token_type = payload.get("token_type", "Bearer")
         if not isinstance(token_type, str) or token_type.lower() != "bearer":
-            raise self._error(
-                f"got a token of unsupported type {_short(str(token_type))!r}; expected Bearer",
+            return self._error(
+                f"got a token of unsupported type {self._excerpt(str(token_type))!r}; "
+                "expected Bearer",
                 status,
                 description="unsupported token_type",
             )
@@ -226,6 +257,8 @@ class TokenEndpoint:
             },
             status,
         )
+        if isinstance(parsed, TokenRequestError):
+            return parsed
         if expires_in is not None:
             expires_at: float | None = sent_at + expires_in
         else:
@@ -238,45 +271,84 @@ class TokenEndpoint:
             scope=" ".join(granted) if isinstance(granted, list) else self.scope,
         )
 
-    def _parse_with_oauthlib(self, fields: dict[str, Any], status: int) -> dict[str, Any]:
+    def _parse_with_oauthlib(
+        self, fields: dict[str, Any], status: int
+    ) -> dict[str, Any] | TokenRequestError:
         """Let oauthlib's client validate the answer, as any OAuth2Session user's would be."""
         try:
             parsed: dict[str, Any] = self.client.parse_request_body_response(
                 json.dumps(fields), scope=self.scope
             )
         except OAuth2Error as error:
-            raise self._error(
-                f"got an answer oauthlib rejects: {error.error}",
+            return self._error(
+                f"got an answer oauthlib rejects: {self._excerpt(str(error.error))}",
                 status,
                 error=error.error,
                 description=error.description,
-            ) from None
+            )
         except Warning as warning:  # oauthlib's way of saying the scope granted differs
             parsed = dict(getattr(warning, "token", fields))
         except (ValueError, TypeError) as error:
-            raise self._error(f"got an unreadable token ({_reason(error)})", status) from None
+            return self._error(f"got an unreadable token ({self._reason(error)})", status)
         return parsed
 
     def _refused(
         self,
-        status: int,
-        headers: Any,
+        reply: _Reply,
         payload: dict[str, Any] | None,
         error: str | None,
         description: str | None,
-    ) -> Token:
+    ) -> TokenRequestError:
+        status = reply.status
         if payload is None:
-            kind = headers.get("Content-Type") or "no content type"
-            what = f"was answered HTTP {status} ({_short(kind)}, not an OAuth2 error)"
+            kind = self._excerpt(reply.headers.get("Content-Type") or "no content type")
+            what = f"was answered HTTP {status} ({kind}, not an OAuth2 error)"
         else:
             what = f"was refused: HTTP {status}"
             if error:
-                what += f" {_short(error)}"
+                what += f" {self._excerpt(error)}"
             if description:
-                what += f": {_short(description)}"
+                what += f": {self._excerpt(description)}"
         if error == "invalid_client":
             what += " (check the client id and secret)"
-        raise self._error(what, status, error, description)
+        return self._error(what, status, error, description)
+
+
+class _Form:
+    """A token request's body and headers: they hold the credentials, so no repr shows them."""
+
+    __slots__ = ("body", "headers")
+
+    def __init__(self, endpoint: TokenEndpoint) -> None:
+        self.headers = {
+            "Accept": "application/json",
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+        if endpoint.client_auth == "post":
+            self.body: str = endpoint.client.prepare_request_body(
+                include_client_id=True,
+                client_secret=endpoint._client_secret,
+            )
+        else:
+            self.body = endpoint.client.prepare_request_body()
+            self.headers["Authorization"] = "Basic " + endpoint._basic_credentials()
+
+    def __repr__(self) -> str:
+        return "<token request form, credentials hidden>"
+
+
+class _Reply:
+    """The token endpoint's answer, bounded; its repr shows no token."""
+
+    __slots__ = ("content", "headers", "status")
+
+    def __init__(self, status: int, headers: Any, content: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.content = content
+
+    def __repr__(self) -> str:
+        return f"<token endpoint answer: HTTP {self.status}, {len(self.content)} bytes>"
 
 
 def _json_object(content: bytes) -> dict[str, Any] | None:
@@ -302,7 +374,3 @@ def _timed_out(error: requests.ConnectionError) -> bool:
         return True
     # urllib3 counts a refused connection as a connect timeout; it is not one.
     return isinstance(reason, Urllib3TimeoutError) and not isinstance(reason, NewConnectionError)
-
-
-def _reason(error: BaseException) -> str:
-    return _short(f"{type(error).__name__}: {error}", 300)

@@ -7,6 +7,7 @@ import binascii
 import hashlib
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,16 @@ from .errors import ConfigurationError
 #: not fetched again on every call, and short-lived tokens cost few more requests than
 #: their lifetimes. (A slow token endpoint widens the margin: see TokenManager.renew_at.)
 RENEWAL_FRACTION = 0.05
+
+
+#: What a bearer token may hold to be sent as a header value: visible ASCII, no spaces
+#: (RFC 6750's b64token is stricter; anything outside this breaks the header itself).
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
+
+
+def is_header_safe(access_token: str) -> bool:
+    """Return whether a token can be sent as ``Authorization: Bearer <token>``."""
+    return _HEADER_SAFE.fullmatch(access_token) is not None
 
 
 def fingerprint(access_token: str) -> str:
@@ -91,6 +102,11 @@ class Token:
         access_token = value.get("access_token")
         if not isinstance(access_token, str) or not access_token.strip():
             raise ConfigurationError("a token needs a non-empty string 'access_token'")
+        if not is_header_safe(access_token):
+            raise ConfigurationError(
+                "the token's access_token cannot be sent in a header (it holds spaces, "
+                "control or non-ASCII characters)"
+            )
         expires_at = positive_seconds(value.get("expires_at"))
         if expires_at is None:
             expires_in = positive_seconds(value.get("expires_in"))
@@ -130,7 +146,9 @@ class Token:
         obtained_at = positive_seconds(value.get("obtained_at"))
         expires_at = value.get("expires_at")
         scope = value.get("scope")
-        if not isinstance(access_token, str) or not access_token or obtained_at is None:
+        if not isinstance(access_token, str) or not is_header_safe(access_token):
+            return None
+        if obtained_at is None:
             return None
         if expires_at is not None and positive_seconds(expires_at) is None:
             return None

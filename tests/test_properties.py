@@ -12,10 +12,10 @@ from requests.structures import CaseInsensitiveDict
 
 from requests_resharmonics import PaginationError, Token, TokenRequestError
 from requests_resharmonics.cache.codec import PlainCodec, SealedCodec
-from requests_resharmonics.endpoint import TokenEndpoint
+from requests_resharmonics.endpoint import TokenEndpoint, _Reply
 from requests_resharmonics.expiry import is_expired_token_response
 from requests_resharmonics.pagination import read_page
-from requests_resharmonics.token import jwt_expiry
+from requests_resharmonics.token import is_header_safe, jwt_expiry
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -61,14 +61,13 @@ ENDPOINT = TokenEndpoint("https://auth.example.com/oauth2/token", "client", "sec
 
 def read(status: int, content_type: str, body: bytes) -> None:
     headers = CaseInsensitiveDict({"Content-Type": content_type})
-    try:
-        token = ENDPOINT._read_answer(status, headers, body, sent_at=1000.0)
-    except TokenRequestError:
+    token = ENDPOINT._read_answer(_Reply(status, headers, body), sent_at=1000.0)
+    if isinstance(token, TokenRequestError):
         return
     assert 200 <= status < 300
     assert isinstance(token, Token)
     assert isinstance(token.access_token, str)
-    assert token.access_token.strip()
+    assert is_header_safe(token.access_token)  # whatever arrives, it can be sent
     assert token.expires_at is None or token.expires_at > 0
 
 
@@ -92,15 +91,32 @@ def test_token_parser_on_any_json(document: Any, encoding: str) -> None:
     read(200, "application/json", encoded(document, encoding))
 
 
+bearer_tokens = st.text(
+    st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=50
+)
+
+
 @SETTINGS
-@given(st.text(min_size=1, max_size=50).filter(str.strip), st.integers(1, 10**6))
+@given(bearer_tokens, st.integers(1, 10**6))
 def test_a_good_answer_is_always_a_token(access_token: str, expires_in: int) -> None:
     body = json.dumps(
         {"access_token": access_token, "token_type": "Bearer", "expires_in": expires_in}
     )
-    token = ENDPOINT._read_answer(200, CaseInsensitiveDict(), body.encode(), sent_at=1000.0)
+    token = ENDPOINT._read_answer(_Reply(200, CaseInsensitiveDict(), body.encode()), 1000.0)
+    assert isinstance(token, Token)
     assert token.access_token == access_token
     assert token.expires_at == 1000.0 + expires_in
+
+
+@SETTINGS
+@given(
+    st.text(min_size=1, max_size=50).filter(lambda text: text.strip() and not is_header_safe(text))
+)
+def test_a_token_that_cannot_be_a_header_is_always_refused(access_token: str) -> None:
+    body = json.dumps({"access_token": access_token, "token_type": "Bearer"})
+    refused = ENDPOINT._read_answer(_Reply(200, CaseInsensitiveDict(), body.encode()), 1000.0)
+    assert isinstance(refused, TokenRequestError)
+    assert refused.description == "the access_token is not a valid bearer token"
 
 
 def response(status: int, headers: dict[str, str], body: bytes) -> requests.Response:
@@ -171,7 +187,7 @@ def test_invalid_token_challenge(prefix: str) -> None:
 @SETTINGS
 @given(st.one_of(st.binary(max_size=200).map(lambda b: b.decode("latin-1")), st.text(max_size=200)))
 def test_cached_values_decode_to_a_token_or_none(value: str) -> None:
-    for codec in (PlainCodec(), SealedCodec("secret")):
+    for codec in (PlainCodec(), SealedCodec("secret", "a cache key")):
         decoded = codec.decode(value)
         assert decoded is None or decoded.access_token
 
