@@ -105,10 +105,8 @@ class ResharmonicsAuth(AuthBase):
         self._manager = TokenManager(
             endpoint, leeway=leeway, cache=cache, background=bool(background_renewal)
         )
-        self.allowed_hosts = (
-            None if allowed_hosts is None else frozenset(host.lower() for host in allowed_hosts)
-        )
         self._origins: dict[str, bool] = {}
+        self.allowed_hosts = allowed_hosts  # the setter normalises
 
     @classmethod
     def from_env(cls, *, prompt: bool = False, **kwargs: Any) -> ResharmonicsAuth:
@@ -132,6 +130,22 @@ class ResharmonicsAuth(AuthBase):
     def token_url(self) -> str:
         """The token endpoint this object fetches tokens from."""
         return self._manager.endpoint.token_url
+
+    @property
+    def allowed_hosts(self) -> frozenset[str] | None:
+        """The hosts that may receive the token, or ``None`` for every host it is used with.
+
+        Assigning a new set takes effect on the next call: the verdicts remembered per
+        origin are forgotten.
+        """
+        return self._allowed_hosts
+
+    @allowed_hosts.setter
+    def allowed_hosts(self, hosts: Iterable[str] | None) -> None:
+        if isinstance(hosts, str):
+            raise ConfigurationError("allowed_hosts must be a list of host names, not a string")
+        self._allowed_hosts = None if hosts is None else frozenset(h.lower() for h in hosts)
+        self._origins = {}
 
     @property
     def client_id(self) -> str:
@@ -215,6 +229,8 @@ class ResharmonicsAuth(AuthBase):
     ) -> requests.Response:
         """Renew and replay once when the API rejects the token as expired."""
         if response.status_code != 401 or not is_expired_token_response(response):
+            if self._manager.backing_off and 200 <= response.status_code < 400:
+                self._manager.accepted()
             return response
         request = response.request
         if request.headers.get("Authorization") != "Bearer " + sent.access_token:
@@ -230,16 +246,22 @@ class ResharmonicsAuth(AuthBase):
             self._manager.discard(sent)
             return response
         replacement = self._manager.renew_after_rejection(sent)
+        if replacement is None:  # replacements are being rejected too: not another token
+            return response
         response.close()
         replay = request.copy()
         extract_cookies_to_jar(replay._cookies, request, response.raw)  # type: ignore[attr-defined,no-untyped-call]
         replay.prepare_cookies(replay._cookies)  # type: ignore[attr-defined]
         replay.headers["Authorization"] = "Bearer " + replacement.access_token
+        # requests follows a redirect of the replay with a copy of the *original* request:
+        # it must carry the replacement too, not the token just rejected.
+        request.headers["Authorization"] = replay.headers["Authorization"]
         answer: requests.Response = response.connection.send(replay, **send_kwargs)
         if is_expired_token_response(answer):
-            # The replacement was rejected too (revoked as soon as issued): no second replay,
-            # but no later call should carry it either.
-            self._manager.discard(replacement)
+            # The replacement was rejected too: no second replay, and renewals pause.
+            self._manager.replacement_rejected(replacement)
+        elif self._manager.backing_off and 200 <= answer.status_code < 400:
+            self._manager.accepted()
         answer.history.append(response)
         answer.request = replay
         return answer
@@ -308,7 +330,7 @@ def _interactive() -> bool:
 
 def _body_position(body: object) -> _BodyPosition:
     """Note where a body starts, so that it can be rewound for a replay."""
-    if body is None or isinstance(body, (bytes, str)):
+    if body is None or isinstance(body, (bytes, bytearray, memoryview, str)):
         return _IN_MEMORY
     tell = getattr(body, "tell", None)
     if tell is None or not callable(getattr(body, "seek", None)):

@@ -88,11 +88,15 @@ def check_client_auth(client_auth: str) -> str:
 
 @functools.lru_cache(maxsize=256)  # asked on every call to a plain-http host: keep it cheap
 def is_loopback(host: str | None) -> bool:
-    """Return whether ``host`` names this machine (``localhost``, 127.0.0.0/8 or ::1)."""
+    """Return whether ``host`` names this machine: ``localhost``, 127.0.0.0/8 or ::1.
+
+    Judged by name only for ``localhost`` itself: ``*.localhost`` names are resolved by
+    whatever resolver the machine has, which need not send them to loopback.
+    """
     if not host:
         return False
     host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import requests
+from urllib3.exceptions import HTTPError as Urllib3HTTPError
 
 #: The API Gateway's body for an expired token, compared without case or trailing full stop.
 EXPIRED_MESSAGE = "the incoming token has expired"
 
 _INVALID_TOKEN = re.compile(r"""\berror\s*=\s*"?invalid_token\b""", re.IGNORECASE)
 _MAX_BODY_BYTES = 64 * 1024
+#: How long reading a 401's body may take: the expiry message is 46 bytes.
+_MAX_BODY_SECONDS = 5.0
 
 
 def is_expired_token_response(response: requests.Response) -> bool:
@@ -30,10 +34,54 @@ def is_expired_token_response(response: requests.Response) -> bool:
         length = response.headers.get("Content-Length")
         if length is not None and (not length.strip().isdigit() or int(length) > _MAX_BODY_BYTES):
             return False
-        body = response.content
-    except (requests.RequestException, RuntimeError, ValueError, TypeError, OSError):
+        body = _bounded_body(response)
+    except (requests.RequestException, Urllib3HTTPError, RuntimeError, ValueError, TypeError,
+            OSError):  # fmt: skip
         return False
     return is_expired_message(body)
+
+
+def _bounded_body(response: requests.Response) -> bytes | None:
+    """Read at most 64 KiB of a 401's body within a few seconds, whatever its framing.
+
+    A chunked or unframed body is otherwise read whole, or for ever. What was read stays
+    the response's ``content``; past the bound or the time, the rest is dropped with the
+    connection, and the body (cut) is not the expiry message.
+    """
+    if getattr(response, "_content_consumed", False) or response.raw is None:
+        content = response.content
+        return content[: _MAX_BODY_BYTES + 1] if content else content
+    raw = response.raw
+    sock = getattr(getattr(raw, "_connection", None), "sock", None)
+    read_some = getattr(raw, "read1", None)  # one socket read (urllib3 2); else small reads
+    give_up_at = time.monotonic() + _MAX_BODY_SECONDS
+    chunks: list[bytes] = []
+    size = 0
+    complete = False
+    while size <= _MAX_BODY_BYTES:
+        remaining = give_up_at - time.monotonic()
+        if remaining <= 0:
+            break
+        if sock is not None:
+            sock.settimeout(remaining)  # no single read may outlast the budget either
+        wanted = _MAX_BODY_BYTES + 1 - size
+        chunk = (
+            read_some(wanted, decode_content=True)
+            if read_some is not None
+            else raw.read(min(wanted, 4096), decode_content=True)
+        )
+        if not chunk:
+            complete = True
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    body = b"".join(chunks)
+    response._content = body  # what requests' .content reads from now on
+    response._content_consumed = True  # type: ignore[attr-defined]
+    if not complete:
+        response.close()
+        return None
+    return body
 
 
 def json_document(body: bytes) -> object:

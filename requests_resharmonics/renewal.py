@@ -54,6 +54,12 @@ def event(name: str, token: Token) -> dict[str, str]:
     return {"resharmonics_event": name, "resharmonics_token": token.fingerprint}
 
 
+#: How long renewals after a rejection pause once a replacement is rejected too, at first
+#: and at most (the pause doubles while replacements keep being rejected).
+MIN_REJECTION_PAUSE = 1.0
+MAX_REJECTION_PAUSE = 300.0
+
+
 class _Current(NamedTuple):
     """The token and when it is due for renewal, swapped in as one object so reads are atomic."""
 
@@ -101,6 +107,8 @@ class TokenManager:
         #: Called with each new token this manager starts using (fetched, or taken from the
         #: cache), in the thread that obtained it; the session's ``token_updater``.
         self.on_new_token: Callable[[Token], object] | None = None
+        self._pause = 0.0  # seconds renewals after a rejection pause for, 0 when not
+        self._paused_until = 0.0  # time.monotonic()
         self._lock = threading.Lock()
         _live_managers.add(self)
 
@@ -168,11 +176,13 @@ class TokenManager:
         with self._lock, self.cache.lock(self.key, self.lock_wait):
             return self._fetch_locked()
 
-    def renew_after_rejection(self, rejected: Token) -> Token:
-        """Return a replacement for a token the API rejected as expired.
+    def renew_after_rejection(self, rejected: Token) -> Token | None:
+        """Return a replacement for a token the API rejected as expired, or None.
 
         When another thread has already replaced it, its replacement is returned and no
-        request is made: a burst of rejections causes one renewal.
+        request is made: a burst of rejections causes one renewal. None means renewals are
+        paused: a replacement was itself rejected a moment ago (see `replacement_rejected`),
+        and the caller should give up on this call rather than buy another token.
         """
         with self._lock:
             current = self._current
@@ -182,6 +192,8 @@ class TokenManager:
                 and self.clock() < current.renew_at
             ):
                 return current.token
+            if time.monotonic() < self._paused_until:
+                return None
             log.debug(
                 "token %s was rejected as expired; renewing",
                 rejected.fingerprint,
@@ -189,6 +201,41 @@ class TokenManager:
             )
             self.cache.delete_if(self.key, token_id(rejected))
             return self._obtain(rejected)
+
+    @property
+    def backing_off(self) -> bool:
+        """Whether replacements have been rejected lately (cheap: asked on every answer)."""
+        return self._pause > 0
+
+    def replacement_rejected(self, replacement: Token) -> None:
+        """Note that a token fresh from the endpoint was rejected as expired too.
+
+        The API rejects every token (a skewed gateway clock, a misconfigured authorizer, an
+        auth object used against a host that does not accept its tokens): renewing after
+        each rejection would buy two billed tokens per call. Renewals after a rejection
+        pause instead, one second at first and twice as long after each rejected
+        replacement, up to five minutes; the token stays current (and cached), so that
+        other processes are not sent back to the endpoint either.
+        """
+        with self._lock:
+            first = self._pause == 0
+            self._pause = min(max(self._pause * 2, MIN_REJECTION_PAUSE), MAX_REJECTION_PAUSE)
+            self._paused_until = time.monotonic() + self._pause
+        if first:
+            log.warning(
+                "the API rejects new tokens as expired too (token %s); renewals after a "
+                "rejection pause for %.0f s, longer while it lasts, and those calls get the 401",
+                replacement.fingerprint,
+                self._pause,
+                extra=event("rejection-pause", replacement),
+            )
+
+    def accepted(self) -> None:
+        """Note that a call was answered without the expiry 401: end any pause."""
+        with self._lock:
+            was_pausing, self._pause, self._paused_until = self._pause > 0, 0.0, 0.0
+        if was_pausing:
+            log.warning("the API accepts tokens again; renewals after a rejection resume")
 
     def discard(self, rejected: Token) -> None:
         """Forget ``rejected`` if it is still current, so that the next call fetches anew."""

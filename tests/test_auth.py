@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import logging
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -15,6 +17,7 @@ from requests_resharmonics import (
     ResharmonicsAuth,
     TokenRequestError,
 )
+from requests_resharmonics.renewal import MIN_REJECTION_PAUSE
 from requests_resharmonics.testing import FakeResharmonics
 from requests_resharmonics.testing._http import Answer, Incoming
 
@@ -104,7 +107,24 @@ def test_never_more_than_one_replay(fake: FakeResharmonics) -> None:
     assert len(response.history) == 1
     assert fake.token_requests == 2
     assert fake.api_requests == 2
-    assert auth.token is None  # the rejected replacement is not kept for later calls
+
+
+@pytest.mark.fake_resharmonics(server_lifetime=0)
+def test_permanent_rejection_costs_a_few_tokens_not_two_per_call(
+    fake: FakeResharmonics, caplog: pytest.LogCaptureFixture
+) -> None:
+    auth = fake.auth(background_renewal=False)
+    caplog.set_level(logging.WARNING, logger="requests_resharmonics")
+    statuses = [requests.get(echo(fake), auth=auth).status_code for _ in range(20)]
+    assert statuses == [401] * 20
+    assert fake.token_requests <= 3  # it was 40: a fetch and a replay for every call
+    assert sum("rejects new tokens" in r.getMessage() for r in caplog.records) == 1
+    # The gateway is fixed: after the pause, service resumes by itself.
+    fake.tokens.server_lifetime = None
+    time.sleep(MIN_REJECTION_PAUSE + 0.1)
+    assert requests.get(echo(fake), auth=auth).status_code == 200
+    assert requests.get(echo(fake), auth=auth).status_code == 200
+    assert sum("accepts tokens again" in r.getMessage() for r in caplog.records) == 1
 
 
 def test_unknown_token_401_and_403_are_returned_untouched(
