@@ -228,10 +228,29 @@ def test_a_sealed_value_is_useless_without_the_secret(
     auth = fake_resharmonics.auth(cache=FileTokenCache(path))
     units(fake_resharmonics, auth)
     value = json.loads(path.read_text())[auth._manager.key]["value"]
+    key = auth._manager.key
     assert auth._manager.codec.decode(value) == auth.token
-    assert SealedCodec("another secret").decode(value) is None
-    assert SealedCodec("another secret").decode("v1:x:garbage") is None
-    assert SealedCodec("another secret").decode("garbage") is None
+    assert SealedCodec("another secret", key).decode(value) is None
+    assert SealedCodec("another secret", key).decode("v1:x:garbage") is None
+    assert SealedCodec("another secret", key).decode("garbage") is None
+
+
+def test_a_sealed_value_is_bound_to_its_cache_key(
+    tmp_path: Path, fake_resharmonics: FakeResharmonics
+) -> None:
+    path = tmp_path / "tokens.json"
+    fake = fake_resharmonics
+    auth = fake.auth(cache=FileTokenCache(path))
+    units(fake, auth)
+    # Another key of the same secret: another scope of the same client.
+    other = fake.auth(cache=FileTokenCache(path), scope="api/read")
+    entries = json.loads(path.read_text())
+    entries[other._manager.key] = entries[auth._manager.key]  # a value copied across keys
+    path.write_text(json.dumps(entries))
+    assert other._manager.codec.decode(entries[other._manager.key]["value"]) is None
+    units(fake, other)
+    assert other.token != auth.token  # it fetched its own instead of using the copy
+    assert fake.token_requests == 2
 
 
 # -- across processes ----------------------------------------------------------------------

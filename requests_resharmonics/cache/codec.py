@@ -37,9 +37,14 @@ class PlainCodec:
 
 
 class SealedCodec(PlainCodec):
-    """For caches outside the process: the token's JSON encrypted with a key from the secret."""
+    """For caches outside the process: the token's JSON encrypted with a key from the secret.
 
-    def __init__(self, client_secret: str) -> None:
+    The key is derived from the secret *and* the cache key, so a value is bound to the key
+    it was stored under: copied to another key of the same secret (another scope, another
+    client id with the same secret), it does not decrypt.
+    """
+
+    def __init__(self, client_secret: str, cache_key: str) -> None:
         try:
             from cryptography.fernet import Fernet
         except ImportError:
@@ -48,7 +53,9 @@ class SealedCodec(PlainCodec):
                 "pip install 'requests-resharmonics[file]' or 'requests-resharmonics[redis]'"
             ) from None
         key = hmac.new(
-            b"requests-resharmonics token cache v1", client_secret.encode(), hashlib.sha256
+            client_secret.encode("utf-8", "surrogatepass"),
+            b"requests-resharmonics token cache v2\0" + cache_key.encode(),
+            hashlib.sha256,
         ).digest()
         self._fernet = Fernet(base64.urlsafe_b64encode(key))
 

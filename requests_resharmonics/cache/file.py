@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -20,6 +21,16 @@ from .base import TokenCache, value_id
 log = logging.getLogger("requests_resharmonics")
 
 FILE_NAME = "tokens.json"
+#: A token cache holds a few hundred bytes per client: anything larger is not one.
+MAX_FILE_BYTES = 1 << 20
+# Never follow a link planted at the path, never block on a FIFO planted there.
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
 
 
 def default_path() -> Path:
@@ -45,8 +56,13 @@ class FileTokenCache(TokenCache):
     created with mode 0600 inside a directory with mode 0700, replaced atomically
     (a temporary file renamed over it) so that a reader never sees half of it, and guarded by
     a cross-process lock (filelock) that one process holds while it fetches a token: the
-    others wait, then read its token. A corrupt file is ignored and rewritten. A file not
-    owned by the current user is never read.
+    others wait, then read its token. A corrupt file is ignored and rewritten.
+
+    Nothing planted at the path is read: the file is opened without following a symbolic
+    link and without blocking (a FIFO), and read, at most 1 MiB of it, only if it is a
+    regular file of ours that nobody else can write. The folder must be ours and closed to
+    others' writes (the default folder is closed if it is not); otherwise the cache is
+    unavailable: one warning, and tokens are fetched directly.
 
     Example:
         >>> cache = FileTokenCache()  # ~/.cache/requests-resharmonics/tokens.json on Linux
@@ -54,8 +70,8 @@ class FileTokenCache(TokenCache):
 
     Args:
         path: the cache file; defaults to ``tokens.json`` in the user cache directory. A
-            missing directory is created with mode 0700; an existing one given here is left
-            as it is (the file itself is always 0600).
+            missing directory is created with mode 0700; an existing one given here must be
+            the user's own and not writable by group or others (not /tmp).
     """
 
     seals = True
@@ -95,12 +111,24 @@ class FileTokenCache(TokenCache):
         return value if isinstance(value, str) else None
 
     def _read(self) -> dict[str, Any]:
+        self._check_directory()
         try:
-            with open(self.path, "rb") as file:
-                self._check_owner(os.fstat(file.fileno()))
-                content = file.read()
+            descriptor = os.open(self.path, _OPEN_FLAGS)
         except FileNotFoundError:
             return {}
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise UnsafeCacheError(
+                    f"{self.path} is a symbolic link; not following it"
+                ) from None
+            raise
+        with os.fdopen(descriptor, "rb") as file:
+            self._check_file(os.fstat(descriptor))
+            content = file.read(MAX_FILE_BYTES + 1)
+        if len(content) > MAX_FILE_BYTES:
+            raise CorruptCacheError(
+                f"{self.path} is too large for a token cache; it will be rewritten"
+            )
         try:
             entries = json.loads(content)
         except (ValueError, RecursionError, UnicodeDecodeError):
@@ -109,9 +137,35 @@ class FileTokenCache(TokenCache):
             raise CorruptCacheError(f"{self.path} is not a token cache; it will be rewritten")
         return entries
 
-    def _check_owner(self, info: os.stat_result) -> None:
+    def _check_file(self, info: os.stat_result) -> None:
+        if not stat.S_ISREG(info.st_mode):
+            raise UnsafeCacheError(f"{self.path} is not a regular file; not reading it")
         if hasattr(os, "getuid") and info.st_uid != os.getuid():
-            raise PermissionError(f"{self.path} belongs to another user; not reading it")
+            raise UnsafeCacheError(f"{self.path} belongs to another user; not reading it")
+        if stat.S_IMODE(info.st_mode) & 0o022:
+            raise UnsafeCacheError(f"{self.path} can be written by others; not reading it")
+
+    def _check_directory(self) -> None:
+        """Refuse a folder where others could plant files (or lock-file links) beside ours."""
+        directory = self.path.parent
+        try:
+            info = directory.stat()
+        except FileNotFoundError:
+            return  # created, closed, by the first write
+        if not stat.S_ISDIR(info.st_mode):
+            raise UnsafeCacheError(f"{directory} is not a folder")
+        if not hasattr(os, "getuid"):
+            return  # Windows: the user profile's permissions apply
+        if info.st_uid != os.getuid():
+            raise UnsafeCacheError(f"{directory} belongs to another user; not using it")
+        if stat.S_IMODE(info.st_mode) & 0o022:
+            if not self._own_directory:
+                raise UnsafeCacheError(
+                    f"{directory} can be written by others; give FileTokenCache a path in a "
+                    "folder of your own"
+                )
+            # Our default cache folder, but open: close it, it holds our tokens.
+            directory.chmod(0o700)
 
     # -- writing -------------------------------------------------------------------------
 
@@ -147,15 +201,14 @@ class FileTokenCache(TokenCache):
     def _prepare_directory(self) -> None:
         directory = self.path.parent
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._check_directory()
+        with contextlib.suppress(FileNotFoundError):  # a planted path: no lock, no write
+            info = os.lstat(self.path)
+            if not stat.S_ISREG(info.st_mode):
+                raise UnsafeCacheError(f"{self.path} is not a regular file; not using it")
         info = directory.stat()
-        if (
-            self._own_directory
-            and hasattr(os, "getuid")
-            and info.st_uid == os.getuid()
-            and stat.S_IMODE(info.st_mode) & 0o077
-        ):
-            # Our cache directory, but others can enter it: close it, it holds our tokens.
-            directory.chmod(0o700)
+        if self._own_directory and stat.S_IMODE(info.st_mode) & 0o077:
+            directory.chmod(0o700)  # others may not even list our default folder
 
     def _replace(self, entries: dict[str, Any]) -> None:
         descriptor, temporary = tempfile.mkstemp(
@@ -194,6 +247,10 @@ class FileTokenCache(TokenCache):
 
 class CorruptCacheError(ValueError):
     """The cache file holds something other than a token cache."""
+
+
+class UnsafeCacheError(PermissionError):
+    """The cache file or its folder could have been planted or changed by someone else."""
 
 
 def _expired(entry: dict[str, Any], now: float) -> bool:
