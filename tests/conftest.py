@@ -168,3 +168,80 @@ def own_redis_server() -> Iterator[RedisServer]:
     server.start()
     yield server
     server.stop()
+
+
+class RawServer:
+    """A TCP server on 127.0.0.1 whose connections a test answers byte by byte (hostile
+    answers: trickles, endless bodies). Each connection is served by ``answer(conn)`` in a
+    thread; everything stops at ``close``, and every loop is bounded by the caller."""
+
+    def __init__(self, answer: Callable[[socket.socket, threading.Event], None]) -> None:
+        self._answer = answer
+        self.stopping = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.1)
+        self.port = self._listener.getsockname()[1]
+        self._threads: list[threading.Thread] = []
+        self._accepting = threading.Thread(target=self._accept, daemon=True)
+        self._accepting.start()
+
+    def _accept(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except (TimeoutError, socket.timeout):
+                continue
+            except OSError:
+                return
+            thread = threading.Thread(target=self._serve, args=(connection,), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        with connection:
+            connection.settimeout(5)
+            try:
+                read_request(connection)
+                self._answer(connection, self.stopping)
+            except OSError:
+                pass  # the client hung up: what the hostile answer was waiting for
+
+    def close(self) -> None:
+        self.stopping.set()
+        self._listener.close()
+        self._accepting.join(5)
+        for thread in self._threads:
+            thread.join(10)
+
+
+def read_request(connection: socket.socket) -> bytes:
+    """Read one request's head and body (by Content-Length) from a raw connection."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = connection.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    for line in head.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            while len(body) < int(value):
+                body += connection.recv(65536)
+    return head
+
+
+@pytest.fixture
+def raw_server() -> Iterator[
+    Callable[[Callable[[socket.socket, threading.Event], None]], RawServer]
+]:
+    started: list[RawServer] = []
+
+    def start(answer: Callable[[socket.socket, threading.Event], None]) -> RawServer:
+        server = RawServer(answer)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.close()
