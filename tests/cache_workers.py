@@ -10,7 +10,24 @@ from requests_resharmonics import FileTokenCache, RedisTokenCache, ResharmonicsA
 
 
 def make_cache(kind: str, where: str) -> TokenCache:
-    return FileTokenCache(where) if kind == "file" else RedisTokenCache(where)
+    if kind == "file":
+        return FileTokenCache(where)
+    if kind == "redis-cluster":
+        return RedisTokenCache(cluster_client(where))
+    return RedisTokenCache(where)
+
+
+def cluster_client(where: str) -> Any:
+    """A RedisCluster client for ``host:port`` of any node, failing fast when a node is down."""
+    from redis.cluster import RedisCluster
+
+    host, _, port = where.partition(":")
+    return RedisCluster(
+        host=host,
+        port=int(port),
+        socket_timeout=1,
+        socket_connect_timeout=1,
+    )
 
 
 def call_twice(

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -245,3 +247,115 @@ def raw_server() -> Iterator[
     yield start
     for server in started:
         server.close()
+
+
+class RedisClusterNodes:
+    """Three redis-server nodes in cluster mode on free ports, joined by redis-cli, that a
+    test may stop and restart one at a time (each keeps its node id and slots on disk)."""
+
+    def __init__(self, binary: str, folder: Path) -> None:
+        self.binary = binary
+        self.folder = folder
+        self.ports = [free_cluster_port() for _ in range(3)]
+        self.processes: dict[int, subprocess.Popen[bytes]] = {}
+
+    def start(self) -> None:
+        for port in self.ports:
+            self.start_node(port)
+        cli = shutil.which("redis-cli")
+        if cli is None:
+            pytest.fail("redis-cli is missing (apt-get install redis-tools)")
+        nodes = [f"127.0.0.1:{port}" for port in self.ports]
+        subprocess.run(
+            [cli, "--cluster", "create", *nodes, "--cluster-replicas", "0", "--cluster-yes"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        self.wait_until_healthy()
+
+    def start_node(self, port: int) -> None:
+        self.processes[port] = subprocess.Popen(
+            [
+                self.binary,
+                "--port", str(port),
+                "--bind", "127.0.0.1",
+                "--cluster-enabled", "yes",
+                "--cluster-config-file", str(self.folder / f"nodes-{port}.conf"),
+                "--cluster-node-timeout", "2000",
+                "--dir", str(self.folder),
+                "--save", "",
+                "--appendonly", "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_for_port(port)
+
+    def stop_node(self, port: int) -> None:
+        process = self.processes.pop(port)
+        process.terminate()
+        process.wait(10)
+
+    def wait_until_healthy(self, seconds: float = 30) -> None:
+        import redis
+
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                states = [
+                    redis.Redis(port=port, socket_timeout=1).cluster("info")["cluster_state"]
+                    for port in self.ports
+                ]
+            except (redis.RedisError, KeyError):
+                states = []
+            if states and all(state == "ok" for state in states):
+                return
+            time.sleep(0.1)
+        raise RuntimeError("the Redis Cluster did not become healthy")
+
+    def stop(self) -> None:
+        for port in list(self.processes):
+            self.stop_node(port)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def free_cluster_port() -> int:
+    """A free port whose cluster bus port (10,000 above it) is free as well."""
+    generator = random.Random()
+    for _ in range(200):
+        port = generator.randrange(20000, 50000)
+        try:
+            with socket.socket() as first, socket.socket() as bus:
+                first.bind(("127.0.0.1", port))
+                bus.bind(("127.0.0.1", port + 10000))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port pair for a Redis Cluster node")
+
+
+def wait_for_port(port: int, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.02)
+    raise RuntimeError(f"nothing listens on port {port}")
+
+
+@pytest.fixture(scope="module")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterNodes]:
+    pytest.importorskip("redis", reason="install the 'redis' extra")
+    nodes = RedisClusterNodes(redis_binary(), tmp_path_factory.mktemp("redis-cluster"))
+    try:
+        nodes.start()
+        yield nodes
+    finally:
+        nodes.stop()

@@ -316,7 +316,7 @@ def test_redis_ttl_ends_before_the_token(
     auth = fake_resharmonics.auth(cache=cache)
     units(fake_resharmonics, auth)
     client = redis.Redis.from_url(redis_server.url)
-    key = "ttl-test:" + auth._manager.key
+    key = cache.name(auth._manager.key)
     ttl = client.pttl(key)
     assert 3000_000 < ttl <= (3600 - 60) * 1000
     stored = client.get(key)
@@ -335,8 +335,10 @@ def test_redis_lock_is_released_only_by_its_owner(redis_server: RedisServer) -> 
         assert acquired
         with cache.lock("k", wait=0.1) as second:
             assert not second
-        client.set("lock-test:k:lock", "someone-else")  # our lock expired; another took it
-    assert client.get("lock-test:k:lock") == b"someone-else"
+        lock = cache.name("k") + ":lock"
+        assert client.get(lock) is not None  # ours, under the name the cache uses
+        client.set(lock, "someone-else")  # our lock expired; another took it
+    assert client.get(lock) == b"someone-else"
 
 
 def test_redis_stopped_mid_run_and_restarted(
@@ -359,7 +361,7 @@ def test_redis_stopped_mid_run_and_restarted(
     fake_resharmonics.expire_all_tokens()
     assert units(fake_resharmonics, auth) == 200
     assert any("available again" in r.getMessage() for r in caplog.records)
-    assert redis.Redis.from_url(own_redis_server.url).exists(cache.prefix + auth._manager.key)
+    assert redis.Redis.from_url(own_redis_server.url).exists(cache.name(auth._manager.key))
     assert auth.token is not None
     assert auth._manager.codec.decode(cache.get(auth._manager.key)) == auth.token
 

@@ -103,8 +103,12 @@ class RedisTokenCache(TokenCache):
         self.prefix = prefix
 
     def __repr__(self) -> str:
-        kwargs = getattr(getattr(self._client, "connection_pool", None), "connection_kwargs", {})
-        where = f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/{kwargs.get('db', 0)}"
+        pool = getattr(self._client, "connection_pool", None)
+        if pool is None:  # a cluster client has a pool per node
+            where = type(self._client).__name__
+        else:
+            kwargs = getattr(pool, "connection_kwargs", {})
+            where = f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/{kwargs.get('db', 0)}"
         return f"RedisTokenCache({where}, prefix={self.prefix!r})"
 
     def __reduce__(self) -> Any:
@@ -116,9 +120,19 @@ class RedisTokenCache(TokenCache):
             )
         return (RedisTokenCache, (self._url, self.prefix))
 
+    def name(self, key: str) -> str:
+        """Return the Redis key of a cache key.
+
+        The cache key is a hash tag (``{...}``), so that Redis Cluster puts the token and its
+        fetch lock in one slot, on one node: they are there, or not, together. Were they
+        apart, a node down would fail half of the cache's commands and the other half would
+        pass, and the cache would flap between unavailable and available.
+        """
+        return f"{self.prefix}{{{key}}}"
+
     def get(self, key: str) -> str | None:
         """Return the value stored for ``key``."""
-        value = self._client.get(self.prefix + key)
+        value = self._client.get(self.name(key))
         if isinstance(value, bytes):
             return value.decode("utf-8", "replace")
         return value if isinstance(value, str) else None
@@ -131,16 +145,16 @@ class RedisTokenCache(TokenCache):
             remaining = expires_at - time.time()
             ttl = remaining - min(EXPIRY_MARGIN, remaining * RENEWAL_FRACTION)
         if ttl > 0.001:
-            self._client.set(self.prefix + key, value, px=int(ttl * 1000))
+            self._client.set(self.name(key), value, px=int(ttl * 1000))
 
     def delete_if(self, key: str, token_id: str) -> None:
         """Delete the value for ``key`` if it holds the token ``token_id``, atomically."""
-        self._client.eval(_DELETE_IF_TOKEN, 1, self.prefix + key, value_tag(token_id))
+        self._client.eval(_DELETE_IF_TOKEN, 1, self.name(key), value_tag(token_id))
 
     @contextmanager
     def lock(self, key: str, wait: float) -> Iterator[bool]:
         """Hold the Redis fetch lock of ``key``, which expires by itself after ``wait``."""
-        name = self.prefix + key + ":lock"
+        name = self.name(key) + ":lock"
         owner = secrets.token_hex(16)
         deadline = time.monotonic() + wait
         expiry_ms = max(int(wait * 1000), 1000)
