@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,11 @@ def test_ci_runs_the_test_command_from_the_readme() -> None:
 )
 def test_the_readme_says_what_the_code_does(promise: str) -> None:
     assert promise in " ".join((ROOT / "README.rst").read_text(encoding="utf-8").split())
+
+
+def test_every_test_security_rst_names_exists() -> None:
+    text = (ROOT / "SECURITY.rst").read_text(encoding="utf-8")
+    named = re.findall(r"``(tests/[\w/]+\.py)::(test_\w+)``", text)
+    assert len(named) >= 30
+    for path, name in named:
+        assert re.search(rf"^def {name}\(", (ROOT / path).read_text(), re.MULTILINE), name

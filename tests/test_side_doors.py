@@ -10,6 +10,7 @@ import base64
 import json
 import logging
 import os
+import pickle
 import socket
 import stat
 import threading
@@ -26,6 +27,7 @@ import requests
 from requests_resharmonics import (
     FileTokenCache,
     InsecureTransportError,
+    RedisTokenCache,
     ResharmonicsAuth,
     TokenRequestError,
     config,
@@ -435,3 +437,20 @@ def test_no_token_over_plain_http_to_a_localhost_subdomain(
     with pytest.raises(InsecureTransportError):
         requests.get("http://api.localhost:9/x", auth=auth)
     assert fake_resharmonics.token_requests == 0
+
+
+# -- 14. what a pickle holds ------------------------------------------------------------------
+
+
+def test_a_pickle_holds_what_security_rst_says_it_holds(
+    fake_resharmonics: FakeResharmonics,
+) -> None:
+    pytest.importorskip("redis", reason="install the 'redis' extra")
+    auth = fake_resharmonics.auth()
+    token = auth.valid_token()
+    pickled = pickle.dumps(auth)
+    assert fake_resharmonics.client_secret.encode() in pickled
+    assert token.access_token.encode() in pickled  # the current token travels too
+    cache = RedisTokenCache("redis://:hunter2-password@127.0.0.1:1/0")
+    assert b"hunter2-password" in pickle.dumps(cache)  # a URL-built cache keeps its URL
+    assert "hunter2-password" not in repr(cache)
