@@ -19,7 +19,7 @@ from .errors import (
     ResharmonicsError,
     TokenRequestError,
 )
-from .pagination import PaginationError
+from .pagination import PageProgress, PaginationError
 from .session import ResharmonicsSession
 from .token import Token
 
@@ -28,6 +28,7 @@ __all__ = [
     "FileTokenCache",
     "InsecureTransportError",
     "MemoryTokenCache",
+    "PageProgress",
     "PaginationError",
     "RedisTokenCache",
     "ResharmonicsAuth",

@@ -20,6 +20,7 @@ from . import config
 from ._version import __version__
 from .cache.base import TokenCache
 from .errors import ConfigurationError, ResharmonicsError
+from .progress import progress_bar
 from .session import ResharmonicsSession
 
 EXIT_FAILED = 1
@@ -115,6 +116,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     get.add_argument(
         "--jsonl", action="store_true", help="with --all (implied): one JSON item a line"
+    )
+    get.add_argument(
+        "--concurrency",
+        type=_positive_whole,
+        default=1,
+        metavar="N",
+        help="with --all: up to N pages requested at once, items still in order (default 1; "
+        "the next page is always requested while the current one is written)",
     )
     _credential_options(get)
     get.set_defaults(run=_get)
@@ -232,7 +241,11 @@ def _get(args: argparse.Namespace) -> int:
     params = {key: values[0] if len(values) == 1 else values for key, values in grouped.items()}
     with _session(args) as session:
         if args.all or args.jsonl:
-            _print_items(session.paginate(args.path, params), jsonl=args.jsonl)
+            with progress_bar(sys.stderr) as on_page:
+                items = session.paginate(
+                    args.path, params, concurrency=args.concurrency, on_page=on_page
+                )
+                _print_items(items, jsonl=args.jsonl)
             return 0
         response = session.get(args.path, params=params)
     if not response.ok:
@@ -344,6 +357,16 @@ def _date(text: str) -> datetime.date:
 
 def _non_negative_seconds(text: str) -> float:
     return 0.0 if text.strip() in ("0", "0.0") else _seconds(text)
+
+
+def _positive_whole(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
 
 
 def _seconds(text: str) -> float:

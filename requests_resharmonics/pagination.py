@@ -1,14 +1,17 @@
-"""Walking a Spring-style paginated list endpoint, one page at a time, as items are needed."""
+"""Walking a Spring-style paginated list endpoint: in order, with the next pages on their way."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import collections
+import threading
+from collections.abc import Generator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import requests
 
-from .errors import ResharmonicsError
+from .errors import ConfigurationError, ResharmonicsError
 
 DEFAULT_PAGE_SIZE = 100
 
@@ -25,6 +28,7 @@ class Page:
     number: int | None
     total_pages: int | None
     last: bool | None
+    total_elements: int | None = None
 
     @property
     def has_metadata(self) -> bool:
@@ -53,7 +57,18 @@ def read_page(payload: object, where: str) -> Page:
         number=_whole(meta.get("number")),
         total_pages=_whole(meta.get("totalPages")),
         last=last if isinstance(last, bool) else None,
+        total_elements=_whole(meta.get("totalElements")),
     )
+
+
+@dataclass(frozen=True)
+class PageProgress:
+    """What `paginate`'s ``on_page`` callback hears of each page as it is delivered."""
+
+    number: int
+    items: int
+    total_pages: int | None
+    total_elements: int | None
 
 
 def iterate_items(
@@ -61,11 +76,19 @@ def iterate_items(
     where: str,
     params: Mapping[str, Any] | None,
     page_size: int,
-) -> Iterator[Any]:
-    """Yield every item of a list, fetching the next page only when the caller needs it.
+    *,
+    prefetch: bool = True,
+    concurrency: int = 1,
+    on_page: Callable[[PageProgress], object] | None = None,
+) -> Generator[Any, None, None]:
+    """Yield every item of a list, in order, overlapping page requests with the caller's work.
 
     ``get`` sends one GET with the given query parameters. A ``page`` in ``params`` is where
-    to start; a ``size`` there wins over ``page_size``.
+    to start; a ``size`` there wins over ``page_size``. With ``prefetch`` the next page is
+    requested while the caller works through the current one; with ``concurrency`` N, once
+    the first page says how many there are, up to N pages are in flight (at most about N
+    held in memory). A 429 halves the pages in flight and waits ``Retry-After``; they grow
+    back one at a time as pages arrive.
     """
     query = dict(params or {})
     first, wanted_size = query.pop("page", 0), query.pop("size", page_size)
@@ -75,26 +98,127 @@ def iterate_items(
             f"the first page must be a whole number >= 0 and the page size one >= 1, "
             f"not page={first!r}, size={wanted_size!r}"
         )
-    previous: Page | None = None
-    while True:
-        response = get({**query, "page": number, "size": size})
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ConfigurationError(f"concurrency must be a whole number >= 1, not {concurrency!r}")
+    walk = _Walk(get, where, query, size, concurrency if prefetch or concurrency > 1 else 0)
+    return walk.items(number, on_page)
+
+
+class _Walk:
+    """One walk through the pages of a list: its requests, its throttling, its threads."""
+
+    def __init__(
+        self,
+        get: Callable[[Mapping[str, Any]], requests.Response],
+        where: str,
+        query: dict[str, Any],
+        size: int,
+        workers: int,
+    ) -> None:
+        self.get = get
+        self.where = where
+        self.query = query
+        self.size = size
+        self.workers = workers
+        self.in_flight = max(workers, 1)  # the pages to keep requested ahead, lowered by 429s
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+
+    def items(
+        self, number: int, on_page: Callable[[PageProgress], object] | None
+    ) -> Generator[Any, None, None]:
+        executor = (
+            ThreadPoolExecutor(self.workers, thread_name_prefix="resharmonics-page")
+            if self.workers
+            else None
+        )
+        ahead: collections.deque[tuple[int, Future[Page] | None]] = collections.deque()
+        try:
+            page = self.fetch(number)
+            previous: Page | None = None
+            while True:
+                self._check(page, number, previous)
+                if not _is_last(page, number, self.size):
+                    self._schedule(executor, ahead, page, number)
+                if on_page is not None:
+                    on_page(PageProgress(number, len(page.items), page.total_pages,
+                                         page.total_elements))  # fmt: skip
+                yield from page.items
+                if _is_last(page, number, self.size):
+                    return
+                if not ahead:  # sequential: the next page is asked for only now
+                    ahead.append((number + 1, None))
+                number, future = ahead.popleft()
+                previous, page = page, future.result() if future else self.fetch(number)
+        finally:
+            # Abandoned (a break, an exception, garbage collection) or done: no request is
+            # left running and no thread behind.
+            self._stopping.set()
+            for _, future in ahead:
+                if future is not None:
+                    future.cancel()
+            if executor is not None:
+                executor.shutdown(wait=True)
+
+    def _schedule(
+        self,
+        executor: ThreadPoolExecutor | None,
+        ahead: collections.deque[tuple[int, Future[Page] | None]],
+        page: Page,
+        number: int,
+    ) -> None:
+        if executor is None:
+            return
+        last = page.total_pages - 1 if page.total_pages is not None else None
+        # Without a page count, only the next page is known to be wanted.
+        limit = self.in_flight if last is not None else 1
+        following = ahead[-1][0] + 1 if ahead else number + 1
+        while len(ahead) < limit and (last is None or following <= last):
+            ahead.append((following, executor.submit(self.fetch, following)))
+            following += 1
+
+    def fetch(self, number: int) -> Page:
+        """Request one page, waiting out 429s; return it read."""
+        for attempt in range(THROTTLED_ATTEMPTS):
+            response = self.get({**self.query, "page": number, "size": self.size})
+            if response.status_code != 429 or attempt == THROTTLED_ATTEMPTS - 1:
+                break
+            delay = _retry_after(response, attempt)
+            response.close()
+            with self._lock:
+                self.in_flight = max(1, self.in_flight // 2)
+            if self._stopping.wait(delay):
+                break
         response.raise_for_status()
+        with self._lock:
+            self.in_flight = min(self.in_flight + 1, max(self.workers, 1))
         try:
             payload = response.json()
         except ValueError:
-            raise PaginationError(f"{where} page {number} is not JSON") from None
-        page = read_page(payload, f"{where} page {number}")
+            raise PaginationError(f"{self.where} page {number} is not JSON") from None
+        return read_page(payload, f"{self.where} page {number}")
+
+    def _check(self, page: Page, number: int, previous: Page | None) -> None:
         if page.number is not None and page.number != number:
             raise PaginationError(
-                f"{where} answered page {page.number} when asked for page {number}"
+                f"{self.where} answered page {page.number} when asked for page {number}"
             )
         if not page.has_metadata and previous is not None and previous.items == page.items:
-            raise PaginationError(f"{where} ignores the page parameter: page {number} repeats")
-        yield from page.items
-        if _is_last(page, number, size):
-            return
-        previous = page
-        number += 1
+            raise PaginationError(f"{self.where} ignores the page parameter: page {number} repeats")
+
+
+#: How many times one page is asked for while the API answers 429.
+THROTTLED_ATTEMPTS = 8
+
+
+def _retry_after(response: requests.Response, attempt: int) -> float:
+    """Seconds to wait after a 429: its ``Retry-After`` (up to a minute), else a back-off."""
+    value = response.headers.get("Retry-After", "")
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.5 * 2**attempt
+    return min(max(seconds, 0.0), 60.0)
 
 
 def _is_last(page: Page, number: int, size: int) -> bool:

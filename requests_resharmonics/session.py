@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Mapping
 from typing import Any, Callable, Union
 from urllib.parse import urlsplit
 
@@ -16,7 +16,7 @@ from .cache.base import TokenCache
 from .display import html_repr, plain_repr, token_state
 from .endpoint import DEFAULT_TIMEOUT
 from .errors import ConfigurationError
-from .pagination import DEFAULT_PAGE_SIZE, iterate_items
+from .pagination import DEFAULT_PAGE_SIZE, PageProgress, iterate_items
 from .renewal import DEFAULT_LEEWAY
 from .retries import DEFAULT_API_RETRIES, DEFAULT_TOKEN_RETRIES, RetriesSetting, api_retry
 from .token import Token
@@ -238,14 +238,26 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         params: Mapping[str, Any] | None = None,
         *,
         page_size: int = DEFAULT_PAGE_SIZE,
+        prefetch: bool = True,
+        concurrency: int = 1,
+        on_page: Callable[[PageProgress], object] | None = None,
         **kwargs: Any,
-    ) -> Iterator[Any]:
-        """Iterate every item of a list endpoint, across its pages.
+    ) -> Generator[Any, None, None]:
+        """Iterate every item of a list endpoint, across its pages, in order.
 
-        The next page is requested only when the items of the current one are used up. Both
-        the ``{"content": [...], "page": {...}}`` envelope and the older one with
+        While the caller works through one page, the next is already being requested
+        (``prefetch=False`` asks for each page only when the previous one is used up). With
+        ``concurrency=N``, once the first page says how many pages there are, up to N are
+        requested at once; items still come out in order, and at most about N pages are
+        held in memory. A 429 halves the pages in flight and waits its ``Retry-After``
+        instead of failing. Leaving the loop early (``break``, an exception) stops the
+        requests and the threads before the loop's exit returns.
+
+        Both the ``{"content": [...], "page": {...}}`` envelope and the older one with
         ``totalPages``, ``number`` and ``last`` at the top level are understood. Iteration
-        stops after the last page or at an empty one. ``kwargs`` go to each GET.
+        stops after the last page or at an empty one. ``on_page`` is called with a
+        `PageProgress` as each page is delivered (for a progress bar); ``kwargs`` go to each
+        GET.
 
         Example:
             >>> for booking in session.paginate("/api/v3/bookings", {"statuses": "CONFIRMED"}):
@@ -260,6 +272,9 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
             f"GET {path}",
             params,
             page_size,
+            prefetch=prefetch,
+            concurrency=concurrency,
+            on_page=on_page,
         )
 
     def close(self) -> None:

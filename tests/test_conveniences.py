@@ -38,10 +38,10 @@ def test_paginate_yields_every_item_once_in_order(
     assert api_calls(fake_resharmonics) == pages
 
 
-def test_paginate_requests_the_next_page_only_when_needed(
+def test_paginate_without_prefetch_requests_the_next_page_only_when_needed(
     fake_resharmonics: FakeResharmonics,
 ) -> None:
-    items = fake_resharmonics.session().paginate("/api/v3/contacts", page_size=20)
+    items = fake_resharmonics.session().paginate("/api/v3/contacts", page_size=20, prefetch=False)
     assert api_calls(fake_resharmonics) == 0
     first = [next(items) for _ in range(20)]
     assert api_calls(fake_resharmonics) == 1
