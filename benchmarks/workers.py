@@ -28,3 +28,19 @@ def calls_with_shared_cache(
                 ok = False
             failures += not ok
     results.put(failures)
+
+
+def numbered_page(request: Any) -> Any:
+    """A synthetic list for the export benchmark: ``total`` numbered items, ~100 bytes each."""
+    total = request.query.integer("total") or 0
+    page = request.query.integer("page") or 0
+    size = request.query.integer("size") or 20
+    content = [
+        {"n": n, "bookingReference": f"20261128-{n % 100000:05d}", "note": "x" * 48}
+        for n in range(page * size, min((page + 1) * size, total))
+    ]
+    pages = -(-total // size)
+    return {
+        "content": content,
+        "page": {"size": size, "number": page, "totalElements": total, "totalPages": pages},
+    }

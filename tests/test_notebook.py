@@ -32,6 +32,9 @@ def test_quickstart_notebook_executes(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "(200, [401])" in text  # the expired token was renewed and the call replayed
     shown = outputs_of(notebook, '"/api/v3/bookings"')
     assert re.search(r"\('\d{8}-\d{5}',\s+'[A-Z_]+',\s+'\d{4}-\d\d-\d\d'", shown)  # booking rows
+    frame = outputs_of(notebook, "json_normalize")
+    assert "unit.name" in frame
+    assert "bookingContact.lastName" in frame
     departures = outputs_of(notebook, "checkOutDateFrom")
     assert re.search(r"\('\d{4}-\d\d-\d\d', '", departures)  # someone is leaving
     assert "fake-secret-" not in text

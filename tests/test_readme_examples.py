@@ -6,7 +6,9 @@ import re
 import subprocess
 import sys
 import textwrap
+from collections.abc import Sized
 from pathlib import Path
+from typing import Any, Callable, cast
 
 import pytest
 
@@ -44,6 +46,7 @@ def test_readme_snippets_run_against_the_fake(
 ) -> None:
     fake = resharmonics_env
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # FileTokenCache() writes here
+    monkeypatch.chdir(tmp_path)  # and the sync recipe its high-water mark
     namespace: dict[str, object] = {}
     for number, block in enumerate(SNIPPETS):
         code = (
@@ -55,6 +58,18 @@ def test_readme_snippets_run_against_the_fake(
             redis_url = request.getfixturevalue("redis_server").url
             code = re.sub(r"redis://[\w.:/-]+", redis_url, code)
         exec(compile(code, f"README.rst python block {number}", "exec"), namespace)  # noqa: S102
+    first = cast(list[dict[str, Any]], namespace["first_night"])
+    second = cast(list[dict[str, Any]], namespace["second_night"])
+    assert len(first) > 300  # a year of stays
+    assert second == []  # nothing changed between the two runs
+    # A stay changes during the day: the next night reads that one row, and only it.
+    enquiry = next(s for s in fake.portfolio.room_stays.values() if s.status == "ENQUIRY")
+    fake.portfolio.set_status(enquiry, "CONFIRMED")
+    third: list[dict[str, Any]] = []
+    sync = cast(Callable[[Callable[[dict[str, Any]], None]], None], namespace["nightly_sync"])
+    sync(third.append)
+    assert [row["roomStayId"] for row in third] == [enquiry.id]
+    assert len(cast(Sized, namespace["stays"])) > 20  # the DataFrame of the notebook recipe
 
 
 def test_readme_pytest_example_passes_with_the_plugin(tmp_path: Path) -> None:
