@@ -10,7 +10,9 @@ import pytest
 ROOT = Path(__file__).parent.parent
 
 
-@pytest.mark.parametrize("name", ["README.rst", "SECURITY.rst", "benchmarks/README.rst"])
+@pytest.mark.parametrize(
+    "name", ["README.rst", "SECURITY.rst", "CHANGELOG.rst", "benchmarks/README.rst"]
+)
 def test_documents_render_without_warnings(name: str) -> None:
     core = pytest.importorskip("docutils.core", reason="install the 'tests' extra")
     core.publish_doctree(
