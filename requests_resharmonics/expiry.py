@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import zlib
 
 import requests
 from urllib3.exceptions import HTTPError as Urllib3HTTPError
@@ -65,17 +66,22 @@ def _bounded_body(response: requests.Response) -> bytes | None:
         if sock is not None:
             sock.settimeout(remaining)  # no single read may outlast the budget either
         wanted = _MAX_BODY_BYTES + 1 - size
-        chunk = (
-            read_some(wanted, decode_content=True)
-            if read_some is not None
-            else raw.read(min(wanted, 4096), decode_content=True)
-        )
+        if read_some is not None:
+            chunk = read_some(wanted, decode_content=True)
+        else:
+            # urllib3 1.26 has no read1, and its read(n) waits for n bytes: one byte a call
+            # returns as soon as a byte arrives. Undecoded, since a decoder may yield nothing
+            # for a byte of gzip; the bounded bytes are decoded below.
+            chunk = raw.read(1, decode_content=False)
         if not chunk:
             complete = True
             break
         chunks.append(chunk)
         size += len(chunk)
     body = b"".join(chunks)
+    if read_some is None and complete:
+        decoded = _decode(body, response.headers.get("Content-Encoding", ""))
+        complete, body = decoded is not None, decoded or b""
     response._content = body  # what requests' .content reads from now on
     response._content_consumed = True  # type: ignore[attr-defined]
     if not complete:
@@ -114,3 +120,20 @@ def is_expired_message(body: bytes | None) -> bool:
     if not isinstance(message, str):
         return False
     return message.strip().rstrip(".").lower() == EXPIRED_MESSAGE
+
+
+def _decode(body: bytes, encoding: str) -> bytes | None:
+    """Decode a bounded body as urllib3 would; None for an encoding we cannot read."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        return None
+    wbits = 16 + zlib.MAX_WBITS if "gzip" in encoding else zlib.MAX_WBITS
+    try:
+        return zlib.decompressobj(wbits).decompress(body, _MAX_BODY_BYTES + 1)
+    except zlib.error:
+        try:  # some servers send raw deflate without the zlib header
+            return zlib.decompressobj(-zlib.MAX_WBITS).decompress(body, _MAX_BODY_BYTES + 1)
+        except zlib.error:
+            return None

@@ -4,6 +4,7 @@ leaving no thread or socket behind."""
 from __future__ import annotations
 
 import gc
+import importlib.metadata
 import logging
 import os
 import socket
@@ -126,11 +127,17 @@ def test_token_endpoint_faults(
     assert auth.valid_token().access_token in fake_resharmonics.issued_tokens
 
 
+URLLIB3_MAJOR = int(importlib.metadata.version("urllib3").split(".")[0])
+# urllib3 1.26 does not hold a body to its Content-Length: a cut-off answer reads as a short
+# 200 there. urllib3 2 raises, and requests turns that into ChunkedEncodingError.
+CUT_OFF = requests.exceptions.ChunkedEncodingError if URLLIB3_MAJOR >= 2 else 200
+
+
 @pytest.mark.parametrize(
     ("fault", "expected"),
     [
         ("reset", requests.ConnectionError),
-        ("cut-off", requests.exceptions.ChunkedEncodingError),
+        ("cut-off", CUT_OFF),
         ("503", 503),
     ],
 )

@@ -7,6 +7,7 @@ and fails on the code before the fix.
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import logging
 import os
@@ -17,6 +18,7 @@ import threading
 import time
 import traceback
 import tracemalloc
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote, quote_plus
@@ -142,6 +144,25 @@ def test_a_trickling_401_is_given_up_on_in_time(
     response = requests.get(f"http://127.0.0.1:{api.port}/api", auth=auth, timeout=30)
     assert response.status_code == 401
     assert time.monotonic() - started < 4
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+def test_a_compressed_expiry_401_is_still_recognised(
+    fake_resharmonics: FakeResharmonics, other_host: StartHost, encoding: str
+) -> None:
+    auth = fake_resharmonics.auth()
+    first = auth.valid_token().access_token
+    plain = json.dumps(EXPIRED_BODY).encode()
+    packed = gzip.compress(plain) if encoding == "gzip" else zlib.compress(plain)
+
+    def api(incoming: Incoming) -> Answer:
+        if incoming.headers.get("authorization") == "Bearer " + first:
+            return Answer(401, packed, {"Content-Encoding": encoding})
+        return Answer(200, {"ok": True})
+
+    server = other_host(api)
+    response = requests.get(f"http://127.0.0.1:{server.port}/api", auth=auth)
+    assert (response.status_code, len(response.history)) == (200, 1)
 
 
 # -- 4. a deadline for each attempt at the token endpoint -------------------------------------
