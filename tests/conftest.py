@@ -39,6 +39,16 @@ def add_echo(fake: FakeResharmonics) -> str:
     return fake.base_url + ECHO_PATH
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Under scripts/check_distribution.py, prove the tests run on the installed wheel."""
+    if os.environ.get("RESHARMONICS_TEST_INSTALLED"):
+        import requests_resharmonics
+
+        location = Path(requests_resharmonics.__file__).resolve()
+        if "site-packages" not in location.parts:
+            raise pytest.UsageError(f"testing {location}, not the installed wheel")
+
+
 class FakeClock:
     """A clock the test moves by hand, for expiry tests that must not sleep."""
 

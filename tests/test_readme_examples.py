@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 import subprocess
 import sys
@@ -12,6 +14,7 @@ from typing import Any, Callable, cast
 
 import pytest
 
+from requests_resharmonics import demo
 from requests_resharmonics.testing import FakeResharmonics
 
 from .test_cli import CLEAN_ENV
@@ -93,8 +96,31 @@ INVENTED = ("arrivalDate", "departureDate", "totalPrice", "nightlyRate", '["stat
 
 @pytest.mark.parametrize(
     "path",
-    ["README.rst", "examples/quickstart.ipynb", "requests_resharmonics/demo.py"],
+    [
+        ROOT / "README.rst",
+        ROOT / "examples/quickstart.ipynb",
+        Path(demo.__file__),  # the installed module, where the tests run on a wheel
+        *sorted((ROOT / "docs").glob("*.rst")),
+    ],
+    ids=lambda path: path.name,
 )
-def test_docs_use_only_real_field_names(path: str) -> None:
-    text = (ROOT / path).read_text(encoding="utf-8")
+def test_docs_use_only_real_field_names(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
     assert not [name for name in INVENTED if name in text]
+
+
+DOC_PAGES = sorted((ROOT / "docs").glob("*.rst"))
+
+
+@pytest.mark.parametrize("page", DOC_PAGES, ids=lambda path: path.name)
+def test_the_docs_pages_examples_run(page: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("RESHARMONICS_"):
+            monkeypatch.delenv(name)
+    logger = logging.getLogger("requests_resharmonics")  # an example may add a handler
+    monkeypatch.setattr(logger, "handlers", list(logger.handlers))
+    monkeypatch.setattr(logger, "level", logger.level)
+    namespace: dict[str, object] = {}
+    blocks = [textwrap.dedent(b) for b in BLOCK.findall(page.read_text(encoding="utf-8"))]
+    for number, block in enumerate(blocks):
+        exec(compile(block, f"{page.name} python block {number}", "exec"), namespace)  # noqa: S102
