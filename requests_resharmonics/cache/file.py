@@ -112,6 +112,10 @@ class FileTokenCache(TokenCache):
 
     def _read(self) -> dict[str, Any]:
         self._check_directory()
+        return self._load()
+
+    def _load(self) -> dict[str, Any]:
+        """Read the file, the folder being checked already."""
         try:
             descriptor = os.open(self.path, _OPEN_FLAGS)
         except FileNotFoundError:
@@ -158,14 +162,14 @@ class FileTokenCache(TokenCache):
             return  # Windows: the user profile's permissions apply
         if info.st_uid != os.getuid():
             raise UnsafeCacheError(f"{directory} belongs to another user; not using it")
-        if stat.S_IMODE(info.st_mode) & 0o022:
-            if not self._own_directory:
-                raise UnsafeCacheError(
-                    f"{directory} can be written by others; give FileTokenCache a path in a "
-                    "folder of your own"
-                )
-            # Our default cache folder, but open: close it, it holds our tokens.
-            directory.chmod(0o700)
+        mode = stat.S_IMODE(info.st_mode)
+        if mode & 0o022 and not self._own_directory:
+            raise UnsafeCacheError(
+                f"{directory} can be written by others; give FileTokenCache a path in a "
+                "folder of your own"
+            )
+        if mode & 0o077 and self._own_directory:
+            directory.chmod(0o700)  # our default folder holds our tokens: others keep out
 
     # -- writing -------------------------------------------------------------------------
 
@@ -187,7 +191,7 @@ class FileTokenCache(TokenCache):
         self._prepare_directory()
         with self._filelock.FileLock(str(self.path) + ".lock", timeout=10, mode=0o600):
             try:
-                entries = self._read()
+                entries = self._load()  # _prepare_directory has checked the folder
             except CorruptCacheError:
                 entries = {}
             now = time.time()
@@ -206,9 +210,6 @@ class FileTokenCache(TokenCache):
             info = os.lstat(self.path)
             if not stat.S_ISREG(info.st_mode):
                 raise UnsafeCacheError(f"{self.path} is not a regular file; not using it")
-        info = directory.stat()
-        if self._own_directory and stat.S_IMODE(info.st_mode) & 0o077:
-            directory.chmod(0o700)  # others may not even list our default folder
 
     def _replace(self, entries: dict[str, Any]) -> None:
         descriptor, temporary = tempfile.mkstemp(
