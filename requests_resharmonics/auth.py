@@ -177,7 +177,7 @@ class ResharmonicsAuth(AuthBase):
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         """Add the bearer token to ``request`` and watch its answer for the expiry 401."""
         url = request.url or ""
-        if (self.allowed_hosts is not None or not url.startswith("https://")) and not (
+        if (self._allowed_hosts is not None or not url.startswith("https://")) and not (
             self._may_send_token_to_origin(url)
         ):
             return request
@@ -209,7 +209,7 @@ class ResharmonicsAuth(AuthBase):
             host = (parts.hostname or "").lower()
         except ValueError:
             return False
-        if self.allowed_hosts is not None and host not in self.allowed_hosts:
+        if self._allowed_hosts is not None and host not in self._allowed_hosts:
             return False
         if parts.scheme != "https" and not (
             config.is_loopback(host) or config.insecure_transport_allowed()
@@ -229,8 +229,7 @@ class ResharmonicsAuth(AuthBase):
     ) -> requests.Response:
         """Renew and replay once when the API rejects the token as expired."""
         if response.status_code != 401 or not is_expired_token_response(response):
-            if self._manager.backing_off and 200 <= response.status_code < 400:
-                self._manager.accepted()
+            self._note_accepted(response)
             return response
         request = response.request
         if request.headers.get("Authorization") != "Bearer " + sent.access_token:
@@ -260,11 +259,16 @@ class ResharmonicsAuth(AuthBase):
         if is_expired_token_response(answer):
             # The replacement was rejected too: no second replay, and renewals pause.
             self._manager.replacement_rejected(replacement)
-        elif self._manager.backing_off and 200 <= answer.status_code < 400:
-            self._manager.accepted()
+        else:
+            self._note_accepted(answer)
         answer.history.append(response)
         answer.request = replay
         return answer
+
+    def _note_accepted(self, response: requests.Response) -> None:
+        """End a pause of renewals once the API answers a call without rejecting its token."""
+        if self._manager.backing_off and 200 <= response.status_code < 400:
+            self._manager.accepted()
 
     def _fields(self) -> list[tuple[str, object]]:
         return [("client_id", self.client_id), ("token_url", self.token_url)]
