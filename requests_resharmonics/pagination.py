@@ -12,6 +12,7 @@ from typing import Any, Callable
 import requests
 
 from .errors import ConfigurationError, ResharmonicsError
+from .retries import MAX_API_RETRY_AFTER, retry_after
 
 DEFAULT_PAGE_SIZE = 100
 
@@ -138,13 +139,14 @@ class _Walk:
             previous: Page | None = None
             while True:
                 self._check(page, number, previous)
-                if not _is_last(page, number, self.size):
+                last = _is_last(page, number, self.size)
+                if not last:
                     self._schedule(executor, ahead, page, number)
                 if on_page is not None:
                     on_page(PageProgress(number, len(page.items), page.total_pages,
                                          page.total_elements))  # fmt: skip
                 yield from page.items
-                if _is_last(page, number, self.size):
+                if last:
                     return
                 if not ahead:  # sequential: the next page is asked for only now
                     ahead.append((number + 1, None))
@@ -213,12 +215,9 @@ THROTTLED_ATTEMPTS = 8
 
 def _retry_after(response: requests.Response, attempt: int) -> float:
     """Seconds to wait after a 429: its ``Retry-After`` (up to a minute), else a back-off."""
-    value = response.headers.get("Retry-After", "")
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = 0.5 * 2**attempt
-    return min(max(seconds, 0.0), 60.0)
+    asked = retry_after(response.raw)
+    seconds = 0.5 * 2**attempt if asked is None else asked
+    return min(max(seconds, 0.0), float(MAX_API_RETRY_AFTER))
 
 
 def _is_last(page: Page, number: int, size: int) -> bool:

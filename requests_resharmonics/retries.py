@@ -31,6 +31,15 @@ class _Retry(Retry):
             return None
 
 
+def retry_after(response: Any) -> float | None:
+    """Return the seconds an answer's ``Retry-After`` asks for, or None.
+
+    Whole seconds or an HTTP date, read as urllib3 reads it for the session's own retries;
+    None when there is none or it is unreadable.
+    """
+    return _Retry().get_retry_after(response)
+
+
 def _retry(retry_after_max: float, **options: Any) -> Retry:
     try:
         return _Retry(**options, retry_after_max=max(int(retry_after_max), 1))
