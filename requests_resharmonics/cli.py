@@ -356,7 +356,10 @@ def _date(text: str) -> datetime.date:
 
 
 def _non_negative_seconds(text: str) -> float:
-    return 0.0 if text.strip() in ("0", "0.0") else _seconds(text)
+    value = _number_of_seconds(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
+    return value
 
 
 def _positive_whole(text: str) -> int:
@@ -369,11 +372,15 @@ def _positive_whole(text: str) -> int:
     return value
 
 
-def _seconds(text: str) -> float:
+def _number_of_seconds(text: str) -> float:
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+
+
+def _seconds(text: str) -> float:
+    value = _number_of_seconds(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
     return value
