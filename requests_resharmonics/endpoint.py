@@ -161,10 +161,10 @@ class TokenEndpoint:
                 )
             except requests.ConnectionError as error:
                 if watch.expired or _timed_out(error):
-                    return self._error(f"timed out after {self.timeout:g} s")
+                    return self._timed_out()
                 return self._error(f"could not connect ({self._reason(error)})")
             except requests.Timeout:
-                return self._error(f"timed out after {self.timeout:g} s")
+                return self._timed_out()
             except (requests.RequestException, Urllib3HTTPError, OSError, ValueError) as error:
                 return self._error(f"failed ({self._reason(error)})")
             with response:
@@ -172,11 +172,11 @@ class TokenEndpoint:
                     content = response.raw.read(_MAX_ANSWER_BYTES + 1, decode_content=True)
                 except (requests.RequestException, Urllib3HTTPError, OSError, ValueError) as error:
                     if watch.expired:
-                        return self._error(f"timed out after {self.timeout:g} s")
+                        return self._timed_out()
                     what = f"was cut off while answering ({self._reason(error)})"
                     return self._error(what, response.status_code)
                 if watch.expired:  # the deadline cut the body short: what arrived is partial
-                    return self._error(f"timed out after {self.timeout:g} s")
+                    return self._timed_out()
                 return _Reply(response.status_code, response.headers, content or b"")
 
     @property
@@ -200,6 +200,9 @@ class TokenEndpoint:
             error=self.scrub(error) if error else error,
             description=self.scrub(description) if description else description,
         )
+
+    def _timed_out(self) -> TokenRequestError:
+        return self._error(f"timed out after {self.timeout:g} s")
 
     def _excerpt(self, text: str, limit: int = 200) -> str:
         """Return network text masked first, then cut: a cut must not split a secret."""
