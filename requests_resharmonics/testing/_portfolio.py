@@ -83,11 +83,6 @@ class Portfolio:
         """Return the time stamped on changes: the wall clock, in UTC."""
         return datetime.datetime.now(datetime.timezone.utc)
 
-    def stays_of_unit(self, unit_id: int) -> list[RoomStay]:
-        """Return the room stays of one unit, earliest first."""
-        stays = [stay for stay in self.room_stays.values() if stay.unit_id == unit_id]
-        return sorted(stays, key=lambda stay: stay.start)
-
     def is_free(
         self,
         unit_id: int,
@@ -122,6 +117,18 @@ class Portfolio:
             if stay.unit_id == unit_id and stay.holds_unit:
                 nights.update(days(stay.start, stay.end))
         return nights
+
+    def held_nights_by_unit(self, unit_type_id: int) -> list[set[datetime.date]]:
+        """Return, for each bookable unit of a unit type, the nights a stay holds it."""
+        nights: dict[int, set[datetime.date]] = {
+            unit.id: set()
+            for unit in self.units.values()
+            if unit.unit_type_id == unit_type_id and unit.bookable
+        }
+        for stay in self.room_stays.values():
+            if stay.unit_id in nights and stay.holds_unit:
+                nights[stay.unit_id].update(days(stay.start, stay.end))
+        return list(nights.values())
 
     def price(self, plan: RatePlan, day: datetime.date) -> float:
         """Return a rate's nightly price on a date: dearer on Fridays, Saturdays and in summer."""
@@ -247,12 +254,6 @@ class Portfolio:
             stay.status = status
             stay.last_updated = self.now()
             self.bookings[stay.booking_id].last_updated = stay.last_updated
-
-    def guests_of(self, stay: RoomStay) -> Iterator[GuestStay]:
-        """Return the guest stays of a room stay."""
-        for guest_id in stay.guests:
-            if guest_id in self.guest_stays:
-                yield self.guest_stays[guest_id]
 
     # -- internals ---------------------------------------------------------------------
 

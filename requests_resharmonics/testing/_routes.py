@@ -106,13 +106,6 @@ class Query:
         except ValueError:
             raise _mismatch(name, value, "java.lang.Long") from None
 
-    def integers(self, name: str) -> list[int]:
-        """Return a list of whole numbers."""
-        try:
-            return [int(value) for value in self.values(name)]
-        except ValueError:
-            raise _mismatch(name, ",".join(self.values(name)), "java.lang.Long") from None
-
     def date(self, name: str, required: bool = False) -> datetime.date | None:
         """Return an ISO date (``2026-11-28``); anything else is a 400 naming it."""
         value = self.text(name, required)

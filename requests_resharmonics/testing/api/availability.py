@@ -113,18 +113,25 @@ def rates(request: ApiRequest) -> list[Any]:
     unit_type_id, rate_id = query.integer("unitTypeId"), query.integer("rateId")
     query.integer("companyId")  # validated like the others; the fake has no company rates
     code = query.text("rateCode")
-    return [
-        shapes.rate(portfolio, plan, start, end)
-        for plan in sorted(portfolio.rate_plans.values(), key=lambda plan: plan.id)
-        if unit_type_id in (None, plan.unit_type_id)
-        and rate_id in (None, plan.id)
-        and code in (None, plan.code)
-    ]
+    held: dict[int, list[set[datetime.date]]] = {}  # per unit type, shared by its rates
+    rows = []
+    for plan in sorted(portfolio.rate_plans.values(), key=lambda plan: plan.id):
+        if (
+            unit_type_id not in (None, plan.unit_type_id)
+            or rate_id not in (None, plan.id)
+            or code not in (None, plan.code)
+        ):
+            continue
+        if plan.unit_type_id not in held:
+            held[plan.unit_type_id] = portfolio.held_nights_by_unit(plan.unit_type_id)
+        rows.append(shapes.rate(portfolio, plan, start, end, held[plan.unit_type_id]))
+    return rows
 
 
 def _sample_rate(portfolio: Portfolio) -> Any:
     plan = portfolio.rate_plans[min(portfolio.rate_plans)]
-    return shapes.rate(portfolio, plan, portfolio.today, portfolio.today)
+    held = portfolio.held_nights_by_unit(plan.unit_type_id)
+    return shapes.rate(portfolio, plan, portfolio.today, portfolio.today, held)
 
 
 _DATES = (

@@ -216,16 +216,19 @@ def contact(portfolio: Portfolio, record: Contact) -> Json:
     }
 
 
-def rate(portfolio: Portfolio, plan: RatePlan, start: datetime.date, end: datetime.date) -> Json:
+def rate(
+    portfolio: Portfolio,
+    plan: RatePlan,
+    start: datetime.date,
+    end: datetime.date,
+    held: list[set[datetime.date]],
+) -> Json:
     """Return a rate with its calendar from ``start`` to ``end`` inclusive (doc, live).
 
-    ``bookable`` on a date is whether any unit of the rate's unit type is free that night;
-    ``ratePlan``'s inner fields are a guess.
+    ``held`` is `Portfolio.held_nights_by_unit` of the rate's unit type: ``bookable`` on a
+    date is whether any of those units is free that night. ``ratePlan``'s inner fields are a
+    guess.
     """
-    units = [u.id for u in portfolio.units.values() if u.unit_type_id == plan.unit_type_id]
-    held = [
-        portfolio.held_nights(unit_id) for unit_id in units if portfolio.units[unit_id].bookable
-    ]
     calendar = []
     day = start
     while day <= end:
