@@ -8,6 +8,7 @@ while calls go on using it (stale-while-revalidate); calls wait only for an expi
 
 from __future__ import annotations
 
+import collections
 import functools
 import logging
 import math
@@ -66,6 +67,7 @@ class _Current(NamedTuple):
     token: Token
     renew_at: float
     stale_until: float  # the last moment a call may carry it while its renewal is under way
+    shared: bool = False  # taken from the cache, fetched by another object or process
 
 
 class TokenManager:
@@ -107,6 +109,10 @@ class TokenManager:
         #: Called with each new token this manager starts using (fetched, or taken from the
         #: cache), in the thread that obtained it; the session's ``token_updater``.
         self.on_new_token: Callable[[Token], object] | None = None
+        #: The last few tokens the API accepted: proof that a later rejection of one of them
+        #: is a revocation, not an API that rejects every token.
+        self._accepted: collections.deque[str] = collections.deque(maxlen=4)
+        self._dropped_shared: str | None = None  # the last shared token the API refused
         self._pause = 0.0  # seconds renewals after a rejection pause for, 0 when not
         self._paused_until = 0.0  # time.monotonic()
         self._lock = threading.Lock()
@@ -116,6 +122,8 @@ class TokenManager:
         state = self.__dict__.copy()
         del state["_lock"]
         del state["codec"]  # rebuilt from the secret where the manager lands
+        state["_accepted"] = collections.deque(maxlen=4)  # tokens only where they are current
+        state["_dropped_shared"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -150,7 +158,7 @@ class TokenManager:
             if current is None and self.background:
                 shared = self._shared()  # another's token, perhaps due: still good
                 if shared is not None and self.clock() < stale_until(shared):
-                    self._store(shared)
+                    self._store(shared, shared=True)
                     return self._fresh_or_stale(shared)
             if current is not None:
                 log.debug(
@@ -202,22 +210,57 @@ class TokenManager:
             self.cache.delete_if(self.key, token_id(rejected))
             return self._obtain(rejected)
 
+    def replacement_for(self, sent: Token) -> Token | None:
+        """Return the token that has replaced ``sent``, or None; never requests one.
+
+        Waits for a renewal under way, so that calls which could not tell why the API
+        refused ``sent`` take the token another call's renewal brings.
+        """
+        with self._lock:
+            current = self._current
+            if (
+                current is not None
+                and current.token.access_token != sent.access_token
+                and self.clock() < current.renew_at
+            ):
+                return current.token
+            return None
+
     @property
     def backing_off(self) -> bool:
         """Whether replacements have been rejected lately (cheap: asked on every answer)."""
         return self._pause > 0
 
-    def replacement_rejected(self, replacement: Token) -> None:
-        """Note that a token fresh from the endpoint was rejected as expired too.
+    def replacement_rejected(self, replacement: Token, *, may_replace: bool = True) -> Token | None:
+        """Note that a replacement was rejected as expired too; return one more, or None.
 
-        The API rejects every token (a skewed gateway clock, a misconfigured authorizer, an
-        auth object used against a host that does not accept its tokens): renewing after
-        each rejection would buy two billed tokens per call. Renewals after a rejection
-        pause instead, one second at first and twice as long after each rejected
-        replacement, up to five minutes; the token stays current (and cached), so that
-        other processes are not sent back to the endpoint either.
+        Two causes look alike. A revocation: the replacement worked (the API accepted it in
+        an earlier call, see `accepted`) and was revoked while this call was replaying with
+        it, or another call has already replaced it; then the token to replay with once more
+        is returned, through the usual single flight. An API that rejects every token (a
+        skewed gateway clock, a misconfigured authorizer, an auth object used against a
+        host that does not accept its tokens): renewing after each rejection would buy two
+        billed tokens per call. Renewals after a rejection pause instead, one second at
+        first and twice as long after each rejected replacement, up to five minutes; the
+        token stays current (and cached), so that other processes are not sent back to the
+        endpoint either, and None is returned. ``may_replace=False`` (the call has been
+        replayed enough) never returns a token.
         """
         with self._lock:
+            current = self._current
+            revoked = replacement.access_token in self._accepted
+            if (
+                may_replace
+                and current is not None
+                and self.clock() < current.renew_at
+                and current.token.access_token != replacement.access_token
+            ):
+                return current.token
+            if revoked:
+                if not may_replace:
+                    return None  # it worked before: no reason to pause the others
+                self.cache.delete_if(self.key, token_id(replacement))
+                return self._obtain(replacement)
             first = self._pause == 0
             self._pause = min(max(self._pause * 2, MIN_REJECTION_PAUSE), MAX_REJECTION_PAUSE)
             self._paused_until = time.monotonic() + self._pause
@@ -229,13 +272,49 @@ class TokenManager:
                 self._pause,
                 extra=event("rejection-pause", replacement),
             )
+        return None
 
-    def accepted(self) -> None:
-        """Note that a call was answered without the expiry 401: end any pause."""
+    def accepted(self, token: Token) -> None:
+        """Note that the API answered a call made with ``token``: it works; end any pause.
+
+        Asked on every answer, so cheap: a look at a few recent tokens, the lock only to
+        end a pause.
+        """
+        if token.access_token not in self._accepted:
+            self._accepted.append(token.access_token)
+        if self._pause > 0:
+            with self._lock:
+                was_pausing, self._pause, self._paused_until = self._pause > 0, 0.0, 0.0
+            if was_pausing:
+                log.warning("the API accepts tokens again; renewals after a rejection resume")
+
+    def replace_refused_shared(self, refused: Token) -> Token | None:
+        """Return a fresh token in place of a shared one the API refused; None if not shared.
+
+        A token from the cache (fetched by another process, or by an earlier run of a
+        command) may have been revoked since, and the API then answers ``401 Unauthorized``,
+        not the expiry message, until it would have expired. Such a token is dropped from
+        the cache and one is fetched here; a token this object fetched itself is never
+        replaced for an ordinary 401 (that is about the client's rights, not the token).
+        """
         with self._lock:
-            was_pausing, self._pause, self._paused_until = self._pause > 0, 0.0, 0.0
-        if was_pausing:
-            log.warning("the API accepts tokens again; renewals after a rejection resume")
+            current = self._current
+            if current is None or current.token.access_token != refused.access_token:
+                if refused.access_token != self._dropped_shared:
+                    return None
+                # Another call has dropped it already: use what its fetch brought.
+                return self._usable(current.token if current else None, refused)
+            if not current.shared:
+                return None
+            self._dropped_shared = refused.access_token
+            log.debug(
+                "shared token %s was refused; dropping it and fetching another",
+                refused.fingerprint,
+                extra=event("rejected", refused),
+            )
+            self.cache.delete_if(self.key, token_id(refused))
+            with self.cache.lock(self.key, self.lock_wait):
+                return self._fetch_locked()
 
     def discard(self, rejected: Token) -> None:
         """Forget ``rejected`` if it is still current, so that the next call fetches anew."""
@@ -258,12 +337,12 @@ class TokenManager:
         """
         shared = self._usable(self._shared(), rejected)
         if shared is not None:
-            self._store(shared)
+            self._store(shared, shared=True)
             return shared
         with self.cache.lock(self.key, self.lock_wait):
             shared = self._usable(self._shared(), rejected)
             if shared is not None:
-                self._store(shared)
+                self._store(shared, shared=True)
                 return shared
             return self._fetch_locked()
 
@@ -339,12 +418,12 @@ class TokenManager:
         )
         return token
 
-    def _store(self, token: Token | None, notify: bool = True) -> None:
+    def _store(self, token: Token | None, notify: bool = True, shared: bool = False) -> None:
         previous = self._current
         if token is None:
             self._current = None
             return
-        self._current = _Current(token, self.renew_at(token), stale_until(token))
+        self._current = _Current(token, self.renew_at(token), stale_until(token), shared)
         is_new = previous is None or previous.token.access_token != token.access_token
         if notify and is_new and self.on_new_token is not None:
             try:
