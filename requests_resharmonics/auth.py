@@ -162,6 +162,15 @@ class ResharmonicsAuth(AuthBase):
         return self._manager.endpoint.scope
 
     @property
+    def manager(self) -> TokenManager:
+        """The `TokenManager` that holds and renews this object's token.
+
+        The one renewal mechanism, which `ResharmonicsSession` and other adapters drive
+        through it rather than through this object's internals.
+        """
+        return self._manager
+
+    @property
     def token(self) -> Token | None:
         """The current token, or ``None`` before the first fetch."""
         return self._manager.token

@@ -17,7 +17,7 @@ from .display import html_repr, plain_repr, token_state
 from .endpoint import DEFAULT_TIMEOUT
 from .errors import ConfigurationError
 from .pagination import DEFAULT_PAGE_SIZE, PageProgress, iterate_items
-from .renewal import DEFAULT_LEEWAY
+from .renewal import DEFAULT_LEEWAY, TokenManager
 from .retries import DEFAULT_API_RETRIES, DEFAULT_TOKEN_RETRIES, RetriesSetting, api_retry
 from .token import Token
 
@@ -131,7 +131,7 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
             background_renewal=background_renewal,
         )
         adapter = HTTPAdapter(max_retries=api_retry(retries), pool_maxsize=POOL_SIZE)
-        super().__init__(client=auth._manager.endpoint.client, scope=auth.scope)
+        super().__init__(client=auth.manager.endpoint.client, scope=auth.scope)
         self.mount("https://", adapter)
         self.mount("http://", adapter)
         # OAuth2Session sets a do-nothing lambda here; ours adds the token, and pickles.
@@ -143,8 +143,7 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
             self.token = dict(token)
         self.token_updater = token_updater
         if token_updater is not None:
-            manager = auth._manager
-            manager.on_new_token = lambda new: token_updater(new.as_dict(manager.clock()))
+            auth.manager.on_new_token = _TokenDictUpdater(token_updater, auth.manager)
 
     @property
     def token_url(self) -> str:
@@ -161,14 +160,14 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         token = auth.token if auth is not None else None
         if token is None or auth is None:
             return {}
-        return token.as_dict(auth._manager.clock())
+        return token.as_dict(auth.manager.clock())
 
     @token.setter
     def token(self, value: dict[str, Any] | None) -> None:
         auth: ResharmonicsAuth | None = self.__dict__.get("_resharmonics_auth")
         if auth is None:  # OAuth2Session.__init__ sets an empty token before ours exists
             return
-        auth._manager.set_token(Token.from_dict(value, auth._manager.clock()) if value else None)
+        auth.manager.set_token(Token.from_dict(value, auth.manager.clock()) if value else None)
 
     @property
     def access_token(self) -> str | None:
@@ -180,7 +179,7 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
     def authorized(self) -> bool:
         """Whether the session holds a token that has not expired."""
         token = self._resharmonics_auth.token
-        return token is not None and not token.is_expired(self._resharmonics_auth._manager.clock())
+        return token is not None and not token.is_expired(self._resharmonics_auth.manager.clock())
 
     def fetch_token(self, token_url: str | None = None, **kwargs: Any) -> dict[str, Any]:
         """Fetch a new token now and return it as a dict; takes no arguments.
@@ -293,13 +292,13 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
     def __repr__(self) -> str:
         auth = self._resharmonics_auth
         return plain_repr(
-            type(self).__name__, self._fields(), token_state(auth.token, auth._manager.clock())
+            type(self).__name__, self._fields(), token_state(auth.token, auth.manager.clock())
         )
 
     def _repr_html_(self) -> str:
         auth = self._resharmonics_auth
         return html_repr(
-            type(self).__name__, self._fields(), token_state(auth.token, auth._manager.clock())
+            type(self).__name__, self._fields(), token_state(auth.token, auth.manager.clock())
         )
 
     def __getstate__(self) -> dict[str, Any]:
@@ -308,6 +307,21 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+
+
+class _TokenDictUpdater:
+    """Calls a ``token_updater`` with each new token in its dict shape.
+
+    A class rather than a lambda, so that a session with a ``token_updater`` pickles (when
+    the updater itself does, as a module-level function does).
+    """
+
+    def __init__(self, updater: Callable[[dict[str, Any]], object], manager: TokenManager) -> None:
+        self.updater = updater
+        self.manager = manager
+
+    def __call__(self, token: Token) -> object:
+        return self.updater(token.as_dict(self.manager.clock()))
 
 
 def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:

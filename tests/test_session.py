@@ -193,3 +193,19 @@ def test_auth_survives_pickle_and_deepcopy(
     response = requests.get(fake_resharmonics.base_url + "/api/v3/units", auth=clone)
     assert response.status_code == 200
     assert clone._manager._lock is not auth._manager._lock
+
+
+SAVED: list[dict[str, Any]] = []
+
+
+def save_token(token: dict[str, Any]) -> None:
+    """A module-level token_updater, as README shows: picklable by reference."""
+    SAVED.append(token)
+
+
+def test_a_session_with_a_token_updater_pickles(fake_resharmonics: FakeResharmonics) -> None:
+    session = fake_resharmonics.session(token_updater=save_token)
+    clone = pickle.loads(pickle.dumps(session))
+    SAVED.clear()
+    assert clone.get("/api/v3/units").status_code == 200
+    assert [saved["access_token"] for saved in SAVED] == [clone.access_token]

@@ -156,6 +156,10 @@ class FileTokenCache(TokenCache):
             info = directory.stat()
         except FileNotFoundError:
             return  # created, closed, by the first write
+        if self._own_directory and directory.is_symlink():
+            # Our default folder is tightened to 0700 and filled with tokens and locks: a
+            # link planted there would make us do that to its target (a shared folder).
+            raise UnsafeCacheError(f"{directory} is a symbolic link; not using it")
         if not stat.S_ISDIR(info.st_mode):
             raise UnsafeCacheError(f"{directory} is not a folder")
         if not hasattr(os, "getuid"):
