@@ -575,3 +575,19 @@ def test_a_pickled_response_carries_neither_the_secret_nor_a_live_token_in_its_h
     assert not contains(rejected_call, live), "the live token travels with the rejected call"
     assert not contains(rejected_call, secret), "the secret travels with the rejected call"
     assert not contains(pickle.dumps(response), secret), "the secret travels with the response"
+
+
+def test_a_head_request_meeting_a_revoked_token_is_replayed(
+    fake_resharmonics: FakeResharmonics,
+) -> None:
+    """A 401 to a HEAD has no body, so the expiry message cannot be read from it (the API
+    Gateway's REST APIs send no ``WWW-Authenticate``). The token is not renewed: every
+    HEAD call (an existence check) gets the 401 until a GET happens to meet the expiry
+    or the token would have expired."""
+    auth = fake_resharmonics.auth()
+    url = fake_resharmonics.base_url + "/api/v3/units"
+    assert requests.head(url, auth=auth, timeout=30).status_code == 200
+    fake_resharmonics.expire_all_tokens()
+    statuses = [requests.head(url, auth=auth, timeout=30).status_code for _ in range(3)]
+    assert statuses == [200, 200, 200]
+    assert fake_resharmonics.token_requests == 2
