@@ -6,6 +6,7 @@ renewal, the token goes nowhere else" can be attacked, against real servers on 1
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import pickle
@@ -591,3 +592,60 @@ def test_a_head_request_meeting_a_revoked_token_is_replayed(
     statuses = [requests.head(url, auth=auth, timeout=30).status_code for _ in range(3)]
     assert statuses == [200, 200, 200]
     assert fake_resharmonics.token_requests == 2
+
+
+def trickled(framing: str) -> RawAnswer:
+    """The expiry message a few bytes at a time, in the given framing."""
+    encoded = gzip.compress(MESSAGE) if "gzip" in framing else MESSAGE
+    head = b"HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nConnection: close\r\n"
+    if "gzip" in framing:
+        head += b"Content-Encoding: gzip\r\n"
+    chunked = "chunked" in framing
+
+    def answer(connection: socket.socket, stopping: threading.Event) -> None:
+        framed = b"Transfer-Encoding: chunked" if chunked else b"Content-Length: %d" % len(encoded)
+        connection.sendall(head + framed + b"\r\n\r\n")
+        for start in range(0, len(encoded), 3):
+            piece = encoded[start : start + 3]
+            connection.sendall(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+            stopping.wait(0.005)  # pacing of the hostile server, not synchronisation
+        if chunked:
+            connection.sendall(b"0\r\n\r\n")
+
+    return answer
+
+
+@pytest.mark.parametrize("framing", ["length", "chunked", "gzip-length", "gzip-chunked"])
+def test_a_trickled_expiry_message_is_read_and_replayed(
+    fake_resharmonics: FakeResharmonics, raw_server: Any, framing: str
+) -> None:
+    answer, served = first_then_ok(trickled(framing))
+    server = raw_server(answer)
+    assert served == []
+    auth = fake_resharmonics.auth()
+    auth.valid_token()
+    response = requests.get(f"http://127.0.0.1:{server.port}/x", auth=auth, timeout=30)
+    assert (response.status_code, len(response.history)) == (200, 1)
+    assert fake_resharmonics.token_requests == 2
+    assert served == [0, 1]  # the trickled 401, the replay
+
+
+def test_an_endless_401_is_cut_at_its_bound_and_buys_no_token(
+    fake_resharmonics: FakeResharmonics, raw_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(expiry, "_MAX_BODY_SECONDS", 0.5)
+
+    def endless(connection: socket.socket, stopping: threading.Event) -> None:
+        connection.sendall(
+            b"HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        while not stopping.is_set():
+            connection.sendall(b"400\r\n" + b" " * 1024 + b"\r\n")
+
+    server = raw_server(endless)
+    auth = fake_resharmonics.auth()
+    auth.valid_token()
+    response = requests.get(f"http://127.0.0.1:{server.port}/x", auth=auth, timeout=30)
+    assert response.status_code == 401 and len(response.content) <= 64 * 1024 + 1
+    assert fake_resharmonics.token_requests == 1
