@@ -2,38 +2,27 @@
 
 from __future__ import annotations
 
-import functools
 import getpass
 import logging
 import sys
 from collections.abc import Iterable
-from typing import Any, Callable, Union
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import requests
 from requests.auth import AuthBase
-from requests.cookies import extract_cookies_to_jar
 
 from . import config
 from .cache.base import TokenCache
 from .display import html_repr, plain_repr, token_state
 from .endpoint import DEFAULT_TIMEOUT, TokenEndpoint
 from .errors import ConfigurationError, InsecureTransportError
-from .expiry import Verdict, expiry_verdict, is_expired_token_response
-from .renewal import DEFAULT_LEEWAY, TokenManager, event
+from .renewal import DEFAULT_LEEWAY, TokenManager
+from .replay import AnswerHook, body_position
 from .retries import DEFAULT_TOKEN_RETRIES
 from .token import Token
 
 log = logging.getLogger("requests_resharmonics")
-
-#: The most times one call is replayed: once after an expiry, and again only while each
-#: rejected replacement had been accepted before (revoked while the replay was on its way).
-MAX_REPLAYS = 3
-
-#: Marks a body held in memory (``None``, bytes or str): it can be sent again as it is.
-_IN_MEMORY = -1
-#: ``None`` marks a body that cannot be replayed (a generator, an unseekable stream).
-_BodyPosition = Union[int, None]
 
 
 class ResharmonicsAuth(AuthBase):
@@ -196,9 +185,8 @@ class ResharmonicsAuth(AuthBase):
             return request
         token = self._manager.valid_token()
         request.headers["Authorization"] = "Bearer " + token.access_token
-        request.hooks["response"].append(
-            functools.partial(self._handle_401, token, _body_position(request.body))
-        )
+        hook = AnswerHook(self._manager, token, body_position(request.body))
+        request.hooks["response"].append(hook)
         return request
 
     def _may_send_token_to_origin(self, url: str) -> bool:
@@ -232,101 +220,6 @@ class ResharmonicsAuth(AuthBase):
                 f"scheme to {host or url!r}; use https (or set OAUTHLIB_INSECURE_TRANSPORT=1)"
             )
         return True
-
-    def _handle_401(
-        self,
-        sent: Token,
-        body_position: _BodyPosition,
-        response: requests.Response,
-        **send_kwargs: Any,
-    ) -> requests.Response:
-        """Renew and replay once when the API rejects the token as expired."""
-        verdict = expiry_verdict(response) if response.status_code == 401 else Verdict.OTHER
-        if verdict is Verdict.OTHER and response.status_code != 401:
-            self._note_accepted(sent, response)
-            return response
-        request = response.request
-        if request.headers.get("Authorization") != "Bearer " + sent.access_token:
-            # The header was dropped or replaced on the way (a redirect to another host, a
-            # user's own header): this 401 is not about our token.
-            return response
-        if verdict is Verdict.OTHER:
-            # Not the expiry message: about the client's rights, unless the token came from
-            # the cache and was revoked since (then once more with a token fetched here).
-            if not _rewind(request.body, body_position):
-                return response
-            replacement = self._manager.replace_refused_shared(sent)
-            if replacement is None:
-                return response
-            return self._replay(request, response, replacement, send_kwargs)
-        if not _rewind(request.body, body_position):
-            log.debug(
-                "token %s rejected; the body cannot be sent again",
-                sent.fingerprint,
-                extra=event("unreplayable", sent),
-            )
-            self._manager.discard(sent)
-            return response
-        if verdict is Verdict.UNREADABLE:
-            # The body was lost to a local failure: no evidence either way. A token another
-            # call has already renewed (a burst of expiries: that call could read its 401)
-            # costs nothing to replay with; buying a token on no evidence could cost one per
-            # call for a 401 that is not about expiry, so without one the 401 is returned.
-            replacement = self._manager.replacement_for(sent)
-        else:
-            replacement = self._manager.renew_after_rejection(sent)
-        if replacement is None:  # replacements are being rejected too: not another token
-            return response
-        answer = self._replay(request, response, replacement, send_kwargs)
-        replays = 1
-        while is_expired_token_response(answer):
-            # The replacement was rejected too. Again only where the manager has proof that
-            # this is a revocation, not an API that rejects every token (then renewals pause
-            # and this is the answer), and at most MAX_REPLAYS times, so no call can loop.
-            again = self._manager.replacement_rejected(
-                replacement, may_replace=replays < MAX_REPLAYS
-            )
-            if again is None or not _rewind(request.body, body_position):
-                return answer
-            answer = self._replay(request, answer, again, send_kwargs)
-            replacement, replays = again, replays + 1
-        self._note_accepted(replacement, answer)
-        return answer
-
-    def _replay(
-        self,
-        request: requests.PreparedRequest,
-        rejected: requests.Response,
-        token: Token,
-        send_kwargs: dict[str, Any],
-    ) -> requests.Response:
-        """Send ``request`` again with ``token``; keep the answer that rejected it in history.
-
-        ``request`` is the caller's, the one requests follows redirects from.
-        """
-        rejected.close()
-        replay = request.copy()
-        extract_cookies_to_jar(replay._cookies, request, rejected.raw)  # type: ignore[attr-defined,no-untyped-call]
-        replay.prepare_cookies(replay._cookies)  # type: ignore[attr-defined]
-        replay.headers["Authorization"] = "Bearer " + token.access_token
-        # The rejected call stays in ``history`` without its token: caches such as
-        # requests-cache store history with its requests.
-        rejected.request = rejected.request.copy()
-        rejected.request.headers.pop("Authorization", None)
-        # requests follows a redirect of the replay with copies of the request it was given
-        # (the caller's): that one must carry the replacement, not the token just rejected.
-        # It and the final request are the only ones left holding the live token.
-        request.headers["Authorization"] = replay.headers["Authorization"]
-        answer: requests.Response = rejected.connection.send(replay, **send_kwargs)
-        answer.history = [*rejected.history, rejected]
-        rejected.history = []
-        answer.request = replay
-        return answer
-
-    def _note_accepted(self, token: Token, response: requests.Response) -> None:
-        """Tell the manager the API answered a call with ``token`` without rejecting it."""
-        if 200 <= response.status_code < 400:
-            self._manager.accepted(token)
 
     def _fields(self) -> list[tuple[str, object]]:
         return [("client_id", self.client_id), ("token_url", self.token_url)]
@@ -388,33 +281,6 @@ def _interactive() -> bool:
         return sys.stdin is not None and sys.stdin.isatty()
     except (AttributeError, ValueError):
         return False
-
-
-def _body_position(body: object) -> _BodyPosition:
-    """Note where a body starts, so that it can be rewound for a replay."""
-    if body is None or isinstance(body, (bytes, bytearray, memoryview, str)):
-        return _IN_MEMORY
-    tell = getattr(body, "tell", None)
-    if tell is None or not callable(getattr(body, "seek", None)):
-        return None
-    try:
-        position = tell()
-    except (OSError, ValueError):
-        return None
-    return position if isinstance(position, int) else None
-
-
-def _rewind(body: object, position: _BodyPosition) -> bool:
-    """Rewind a body to where it started; return whether it can be sent again."""
-    if position is None:
-        return False
-    if position == _IN_MEMORY:
-        return True
-    try:
-        body.seek(position)  # type: ignore[attr-defined]
-    except (OSError, ValueError, AttributeError):
-        return False
-    return True
 
 
 def _scope_string(scope: str | Iterable[str] | None) -> str | None:

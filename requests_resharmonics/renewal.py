@@ -18,7 +18,7 @@ import time
 import weakref
 from typing import Any, Callable, NamedTuple
 
-from . import background
+from . import background, pauses
 from .cache.base import MemoryTokenCache, TokenCache
 from .cache.codec import token_id
 from .cache.guard import GuardedCache
@@ -55,10 +55,9 @@ def event(name: str, token: Token) -> dict[str, str]:
     return {"resharmonics_event": name, "resharmonics_token": token.fingerprint}
 
 
-#: How long renewals after a rejection pause once a replacement is rejected too, at first
-#: and at most (the pause doubles while replacements keep being rejected).
-MIN_REJECTION_PAUSE = 1.0
-MAX_REJECTION_PAUSE = 300.0
+#: How long renewals after a rejection pause, at first and at most (see `pauses`).
+MIN_REJECTION_PAUSE = pauses.MIN_REJECTION_PAUSE
+MAX_REJECTION_PAUSE = pauses.MAX_REJECTION_PAUSE
 
 
 class _Current(NamedTuple):
@@ -113,8 +112,6 @@ class TokenManager:
         #: is a revocation, not an API that rejects every token.
         self._accepted: collections.deque[str] = collections.deque(maxlen=4)
         self._dropped_shared: str | None = None  # the last shared token the API refused
-        self._pause = 0.0  # seconds renewals after a rejection pause for, 0 when not
-        self._paused_until = 0.0  # time.monotonic()
         self._lock = threading.Lock()
         _live_managers.add(self)
 
@@ -200,7 +197,7 @@ class TokenManager:
                 and self.clock() < current.renew_at
             ):
                 return current.token
-            if time.monotonic() < self._paused_until:
+            if pauses.active(self.key):
                 return None
             log.debug(
                 "token %s was rejected as expired; renewing",
@@ -229,7 +226,7 @@ class TokenManager:
     @property
     def backing_off(self) -> bool:
         """Whether replacements have been rejected lately (cheap: asked on every answer)."""
-        return self._pause > 0
+        return pauses.backing_off(self.key)
 
     def replacement_rejected(self, replacement: Token, *, may_replace: bool = True) -> Token | None:
         """Note that a replacement was rejected as expired too; return one more, or None.
@@ -240,11 +237,10 @@ class TokenManager:
         is returned, through the usual single flight. An API that rejects every token (a
         skewed gateway clock, a misconfigured authorizer, an auth object used against a
         host that does not accept its tokens): renewing after each rejection would buy two
-        billed tokens per call. Renewals after a rejection pause instead, one second at
-        first and twice as long after each rejected replacement, up to five minutes; the
-        token stays current (and cached), so that other processes are not sent back to the
-        endpoint either, and None is returned. ``may_replace=False`` (the call has been
-        replayed enough) never returns a token.
+        billed tokens per call. Renewals of this client after a rejection pause instead,
+        for the whole process (see `pauses`); the token stays current (and cached), so that
+        other processes are not sent back to the endpoint either, and None is returned.
+        ``may_replace=False`` (the call has been replayed enough) never returns a token.
         """
         with self._lock:
             current = self._current
@@ -261,15 +257,13 @@ class TokenManager:
                     return None  # it worked before: no reason to pause the others
                 self.cache.delete_if(self.key, token_id(replacement))
                 return self._obtain(replacement)
-            first = self._pause == 0
-            self._pause = min(max(self._pause * 2, MIN_REJECTION_PAUSE), MAX_REJECTION_PAUSE)
-            self._paused_until = time.monotonic() + self._pause
-        if first:
+        first = pauses.begin(self.key, token_id(replacement))
+        if first is not None:
             log.warning(
-                "the API rejects new tokens as expired too (token %s); renewals after a "
-                "rejection pause for %.0f s, longer while it lasts, and those calls get the 401",
+                "the API rejects new tokens too (token %s); renewals after a rejection pause "
+                "for %.0f s, longer while it lasts, and those calls get the 401",
                 replacement.fingerprint,
-                self._pause,
+                first,
                 extra=event("rejection-pause", replacement),
             )
         return None
@@ -282,11 +276,8 @@ class TokenManager:
         """
         if token.access_token not in self._accepted:
             self._accepted.append(token.access_token)
-        if self._pause > 0:
-            with self._lock:
-                was_pausing, self._pause, self._paused_until = self._pause > 0, 0.0, 0.0
-            if was_pausing:
-                log.warning("the API accepts tokens again; renewals after a rejection resume")
+        if pauses.end(self.key):
+            log.warning("the API accepts tokens again; renewals after a rejection resume")
 
     def replace_refused_shared(self, refused: Token) -> Token | None:
         """Return a fresh token in place of a shared one the API refused; None if not shared.
@@ -294,8 +285,10 @@ class TokenManager:
         A token from the cache (fetched by another process, or by an earlier run of a
         command) may have been revoked since, and the API then answers ``401 Unauthorized``,
         not the expiry message, until it would have expired. Such a token is dropped from
-        the cache and one is fetched here; a token this object fetched itself is never
-        replaced for an ordinary 401 (that is about the client's rights, not the token).
+        the cache and one is fetched here. A token this object fetched itself is not
+        renewed for that answer: the gateway calls it invalid, and a token URL of another
+        environment would then buy a token per call. While renewals of this client pause
+        (a replacement was refused too), None.
         """
         with self._lock:
             current = self._current
@@ -304,7 +297,7 @@ class TokenManager:
                     return None
                 # Another call has dropped it already: use what its fetch brought.
                 return self._usable(current.token if current else None, refused)
-            if not current.shared:
+            if not current.shared or pauses.active(self.key):
                 return None
             self._dropped_shared = refused.access_token
             log.debug(

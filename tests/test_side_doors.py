@@ -32,8 +32,8 @@ from requests_resharmonics import (
     RedisTokenCache,
     ResharmonicsAuth,
     TokenRequestError,
+    bounded,
     config,
-    expiry,
 )
 from requests_resharmonics.testing import EXPIRED_BODY, FakeResharmonics
 from requests_resharmonics.testing._http import Answer, Incoming
@@ -136,7 +136,7 @@ def test_an_endless_chunked_401_is_read_only_up_to_the_bound(
 def test_a_trickling_401_is_given_up_on_in_time(
     fake_resharmonics: FakeResharmonics, raw_server: StartRaw, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(expiry, "_MAX_BODY_SECONDS", 1.0)
+    monkeypatch.setattr(bounded, "MAX_SECONDS", 1.0)
     api = raw_server(trickling_401)
     auth = fake_resharmonics.auth()
     auth.valid_token()
