@@ -51,7 +51,9 @@ ROUTES = [
         paged=True,
         source="client",
         sample=lambda p: shapes.building(p, min(p.buildings)),
-        guess="Only id and buildingName are known; the address object is a guess.",
+        guess="id and buildingName are known (client); buildingManagementType and "
+        "buildingAddress are named as POST's body names them (doc): that the list carries "
+        "them is a guess.",
     ),
     Route(
         "GET",
