@@ -2,6 +2,13 @@
 
 Nothing here is part of the real service, so it lives apart from ``/api/v3`` and needs no
 token: the server listens on 127.0.0.1 only. ``GET /_fake/`` lists the controls.
+
+Listening on 127.0.0.1 does not keep out the web pages the developer's browser opens: a
+page can POST to ``http://127.0.0.1:PORT/_fake/...`` (a ``text/plain`` POST needs no
+preflight), or rebind its own name to 127.0.0.1 and read the answers. So a control request
+is refused (403) unless its ``Host`` is the fake's own address and port, and unless any
+``Origin`` it carries is the fake's own, and any ``Sec-Fetch-Site`` is ``same-origin`` or
+``none`` (typed or pasted by the developer).
 """
 
 from __future__ import annotations
@@ -106,10 +113,29 @@ CONTROLS: dict[tuple[str, str], tuple[Control, str]] = {
 }
 
 
+def refusal(fake: FakeResharmonics, incoming: Incoming) -> str | None:
+    """Say why a control request may come from a web page rather than the developer, or None."""
+    own = {f"127.0.0.1:{fake.port}", f"localhost:{fake.port}"}
+    host = incoming.headers.get("host", "").strip().lower()
+    if host not in own:
+        return "the Host header is not this server's own address (DNS rebinding?)"
+    origin = incoming.headers.get("origin")
+    if origin is not None and origin.strip().lower() not in {f"http://{name}" for name in own}:
+        return "the request comes from another origin (a web page?)"
+    site = incoming.headers.get("sec-fetch-site", "").strip().lower()
+    if site not in ("", "same-origin", "none"):
+        return f"the request is {site} (a web page?)"
+    return None
+
+
 def answer(fake: FakeResharmonics, incoming: Incoming) -> Answer:
-    """Carry out one control request."""
-    from ._fake import API_FAULTS
+    """Carry out one control request, unless it may come from a web page (403)."""
+    from ._faults import API_FAULTS
     from ._tokens import TOKEN_FAULTS
+
+    refused = refusal(fake, incoming)
+    if refused is not None:
+        return Answer(403, {"error": f"control refused: {refused}"})
 
     name = incoming.path[len(PREFIX) :].strip("/")
     if name == "" and incoming.method == "GET":
@@ -124,7 +150,10 @@ def answer(fake: FakeResharmonics, incoming: Incoming) -> Answer:
     if found is None:
         return Answer(404, {"error": f"no control {incoming.method} {incoming.path}; GET {PREFIX}"})
     try:
-        body = json.loads(incoming.body or b"{}")
+        try:
+            body = json.loads(incoming.body or b"{}")
+        except RecursionError:  # JSON nested thousands deep
+            raise ValueError("the body is not valid JSON") from None
         if not isinstance(body, dict):
             raise ValueError("the body must be a JSON object")
         return Answer(200, found[0](fake, body))

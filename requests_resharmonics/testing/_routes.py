@@ -179,7 +179,7 @@ class ApiRequest:
         """Return the JSON body; a missing or malformed one is a 400."""
         try:
             return json.loads(self.incoming.body or b"null")
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
             raise ApiError(400, "JSON parse error: the request body is not valid JSON") from None
 
 
