@@ -28,7 +28,7 @@ def check_seconds(name: str, value: float, upper: float, *, positive: bool = Fal
     low_ok = seconds > 0 if positive else seconds >= 0
     if not (math.isfinite(seconds) and low_ok and seconds <= upper):
         low = "more than 0" if positive else "0 or more"
-        raise ValueError(f"{name} must be {low} and at most {upper:g} seconds, not {value!r}")
+        raise ValueError(f"{name} must be {low} and at most {upper:.0f} seconds, not {value!r}")
     return seconds
 
 
