@@ -201,10 +201,9 @@ def _seconds(upper: float, *, positive: bool = False) -> Any:
             ) from None
         low_ok = value > 0 if positive else value >= 0
         if not (math.isfinite(value) and low_ok and value <= upper):
-            low = "a positive number" if positive else "a number >= 0"
-            raise argparse.ArgumentTypeError(
-                f"expected {low} of seconds, at most {upper:.0f}, got {text!r}"
-            )
+            span = f"at most {upper:.0f}" if positive else f"from 0 to {upper:.0f}"
+            kind = "a positive number" if positive else "a number"
+            raise argparse.ArgumentTypeError(f"expected {kind} of seconds {span}, got {text!r}")
         return value
 
     return parse
