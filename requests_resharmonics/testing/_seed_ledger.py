@@ -80,6 +80,8 @@ def seed_reference(portfolio: Portfolio, rng: random.Random) -> None:
         )
     for number, (name, days) in enumerate((("Monthly", 30), ("Weekly", 7), ("Up front", 0)), 1):
         portfolio.billing_frequencies[number] = BillingFrequency(number, name, days)
+    for account in portfolio.accounts.values():
+        account.code = f"SL{account.id}"
     by_name = {company.name: company.id for company in portfolio.companies.values()}
     for channel in portfolio.channels.values():
         type_id, operator, basis, rate = _CHANNEL_TERMS.get(channel.name, (1, None, "NET", 0.0))
