@@ -37,6 +37,8 @@ class Group:
 
     ``operations`` picks among ``list`` (``GET path``, paged), ``get`` (``GET path/{id}``),
     ``create`` (``POST path``, 201 with the new record) and ``update`` (``PUT path/{id}``).
+    ``detail`` renders single records where the API writes them differently from list rows
+    (units); it defaults to ``shape``.
     ``sources`` and ``guesses`` say, per operation, where it is known from and what the
     fake made up (``source`` and ``guess`` apply to those not named).
     """
@@ -55,6 +57,11 @@ class Group:
     create: Callable[[ApiRequest, Json], Any] | None = None
     update: Callable[[ApiRequest, Any, Json], None] | None = None
     example: Json | None = None
+    detail: Shape | None = None
+
+    def render(self, portfolio: Portfolio, record: Any) -> Json:
+        """Render one record as the detail, a creation and an update answer it."""
+        return (self.detail or self.shape)(portfolio, record)
 
     def rows(self, request: ApiRequest) -> list[Json]:
         """Return the list: every record that passes the given filters, by id."""
@@ -72,16 +79,15 @@ class Group:
 
     def one(self, request: ApiRequest) -> Json:
         """Return the record the path's ``{id}`` names, else a 404."""
-        return self.shape(
-            request.portfolio, request.record(self.table(request.portfolio), self.what)
-        )
+        record = request.record(self.table(request.portfolio), self.what)
+        return self.render(request.portfolio, record)
 
     def created(self, request: ApiRequest) -> Answer:
         """Create a record from the body; answer it with 201."""
         if self.create is None:
             raise ApiError(405, "Request method 'POST' is not supported")
         record = self.create(request, body_object(request))
-        return Answer(201, self.shape(request.portfolio, record))
+        return Answer(201, self.render(request.portfolio, record))
 
     def updated(self, request: ApiRequest) -> Json:
         """Change the record the path names from the body; answer it."""
@@ -89,12 +95,17 @@ class Group:
             raise ApiError(405, "Request method 'PUT' is not supported")
         record = request.record(self.table(request.portfolio), self.what)
         self.update(request, record, body_object(request))
-        return self.shape(request.portfolio, record)
+        return self.render(request.portfolio, record)
 
     def sample(self, portfolio: Portfolio) -> Json:
-        """Return the first record in its shape, for the OpenAPI document."""
+        """Return the first record as a list row, for the OpenAPI document."""
         table = self.table(portfolio)
         return self.shape(portfolio, table[min(table)])
+
+    def sample_detail(self, portfolio: Portfolio) -> Json:
+        """Return the first record as the detail, for the OpenAPI document."""
+        table = self.table(portfolio)
+        return self.render(portfolio, table[min(table)])
 
 
 def routes(group: Group) -> list[Route]:
@@ -102,17 +113,10 @@ def routes(group: Group) -> list[Route]:
     built = []
     each = group.path + "/{id}"
     table = {
-        "list": ("GET", group.path, group.rows, f"List {group.tag.lower()}", True, 200),
-        "get": ("GET", each, group.one, f"Get one of {group.tag.lower()}", False, 200),
-        "create": (
-            "POST",
-            group.path,
-            group.created,
-            f"Create one of {group.tag.lower()}",
-            False,
-            201,
-        ),
-        "update": ("PUT", each, group.updated, f"Replace one of {group.tag.lower()}", False, 200),
+        "list": ("GET", group.path, group.rows, f"List {group.tag}", True, 200),
+        "get": ("GET", each, group.one, f"Get one {group.what} by id", False, 200),
+        "create": ("POST", group.path, group.created, f"Create a {group.what}", False, 201),
+        "update": ("PUT", each, group.updated, f"Replace a {group.what}", False, 200),
     }
     for operation in group.operations:
         method, path, handler, summary, paged, status = table[operation]
@@ -128,7 +132,7 @@ def routes(group: Group) -> list[Route]:
                 status=status,
                 source=group.sources.get(operation, group.source),
                 guess=group.guesses.get(operation, group.guess),
-                sample=group.sample,
+                sample=group.sample if paged else group.sample_detail,
                 body=group.example if operation in ("create", "update") else None,
             )
         )
