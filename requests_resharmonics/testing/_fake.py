@@ -33,12 +33,14 @@ class FakeResharmonics(Settings, Faults):
     """A real HTTP server on 127.0.0.1 that behaves like the Res:Harmonics service.
 
     It issues client-credentials tokens (HTTP Basic or form client authentication), answers
-    expired tokens with the API Gateway's exact 401, and serves the documented API over one
-    consistent, seeded `Portfolio`: bookings and room stays, guest stays, units, unit types,
-    buildings, contacts, availability intervals and search, rates, the writes integrations
-    make, and ``GET /v3/api-docs``. Tests can add routes (`add_route`) and records
-    (`portfolio`), and inject faults and latency on both the token endpoint and the API;
-    ``/_fake/...`` offers the same controls over HTTP, for clients in other languages.
+    expired tokens with the API Gateway's exact 401, and serves every operation of the API
+    description over one consistent, seeded `Portfolio`: bookings and room stays, guest
+    stays, units, unit types, buildings, contacts, availability and rates, sales invoices,
+    their items, payments and finance accounts, VAT profiles, extras, channels, booking
+    types and the other reference data, every write, and ``GET /v3/api-docs``. Tests can add
+    routes (`add_route`) and records (`portfolio`), and inject faults and latency on both the
+    token endpoint and the API; ``/_fake/...`` offers the same controls and every setting
+    over HTTP, for clients in other languages. Settings out of range raise ValueError.
 
     Example:
         >>> with FakeResharmonics(token_lifetime=60) as fake:
@@ -58,8 +60,8 @@ class FakeResharmonics(Settings, Faults):
             ``error="invalid_token"`` challenge, as HTTP APIs with JWT authorizers send).
         legacy_pagination: use the older envelope with ``totalPages``, ``number`` and
             ``last`` at the top level.
-        token_delay: seconds every token request takes to answer.
-        api_delay: seconds every API request takes to answer (network latency).
+        token_delay: seconds every token request takes to answer (at most 600).
+        api_delay: seconds every API request takes to answer (network latency; at most 600).
         seed: seed of the generated portfolio.
         today: the date the portfolio is built around (default: today), for tests that
             need the same data every day.

@@ -52,6 +52,11 @@ _DAY_FACTORS: dict[datetime.date, float] = {}
 class Portfolio(Ledger):
     """The fake service's data: dictionaries of records by id, and the rules that keep them true.
 
+    Besides the places, people and stays, it holds the reference data (booking types,
+    billing frequencies, channels, cities, areas, access groups, extras, VAT profiles,
+    activities) and the ledger: ``sales_invoices`` (raised with `add_invoice`, posted with
+    `post_invoice`, exported with `mark_exported`) and ``payments`` (`record_payment`).
+
     Read and change it from tests through `FakeResharmonics.portfolio`. The ``add_*``
     methods keep every view consistent (they refuse a stay that would double-book a unit);
     records can also be edited in place (``portfolio.units[1001].bookable = False``) or
