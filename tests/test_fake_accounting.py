@@ -254,7 +254,7 @@ def test_invoice_creation_validation(api: ResharmonicsSession) -> None:
         "bookingId": booking,
         "salesInvoiceItems": [{"description": "x", "unitPrice": 1, "quantity": 1}],
     }
-    for changes, words in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"bookingId": 1}, "bookingId 1 does not exist"),
         ({"salesInvoiceItems": []}, "salesInvoiceItems"),
         ({"salesInvoiceItems": [{"description": "x", "unitPrice": "1", "quantity": 1}]},
@@ -262,7 +262,8 @@ def test_invoice_creation_validation(api: ResharmonicsSession) -> None:
         ({"salesInvoiceItems": [{"description": "x", "unitPrice": 1, "quantity": 0}]}, "quantity"),
         ({"type": "RECEIPT"}, "type"),
         ({"invoiceDate": "2026-12-10", "dueDate": "2026-12-01"}, "dueDate"),
-    ]:  # fmt: skip
+    ]  # fmt: skip
+    for changes, words in cases:
         response = api.post("/api/v3/salesInvoices", json={**good, **changes})
         assert response.status_code == 400, changes
         assert words in response.json()["message"]

@@ -12,7 +12,7 @@ import itertools
 import math
 import threading
 from collections.abc import Iterator, Set
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from . import _reference_records as ref
 from ._ledger import Ledger
@@ -37,13 +37,6 @@ from ._records import (
 VAT_RATE = 0.2
 
 _Record = TypeVar("_Record")
-
-
-class _Keyed(Protocol):
-    id: int
-
-
-_KeyedRecord = TypeVar("_KeyedRecord", bound=_Keyed)
 
 #: The weekend and season factor of each date priced so far (the same for every portfolio).
 _DAY_FACTORS: dict[datetime.date, float] = {}
@@ -200,7 +193,7 @@ class Portfolio(Ledger):
 
     # -- changing ----------------------------------------------------------------------
 
-    def put(self, record: _KeyedRecord) -> _KeyedRecord:
+    def put(self, record: Any) -> Any:
         """Add a record, or replace the one with the same id, in the table of its type."""
         table = self._table_for(record)
         with self.lock:

@@ -23,7 +23,8 @@ def _new_city(request: ApiRequest, body: dict[str, Any]) -> City:
     country = body.get("country")
     country_name = country.get("name") if isinstance(country, dict) else None
     record = City(next_id(portfolio.cities), str(name), str(country_name or "United Kingdom"))
-    return portfolio.put(record)
+    portfolio.put(record)
+    return record
 
 
 def _change_city(request: ApiRequest, record: City, body: dict[str, Any]) -> None:
@@ -34,7 +35,9 @@ def _new_area(request: ApiRequest, body: dict[str, Any]) -> Area:
     portfolio = request.portfolio
     name = field_text(body, "name")
     city_id = field_id(body, "city", portfolio.cities)
-    return portfolio.put(Area(next_id(portfolio.areas, 100), str(name), int(city_id or 0)))
+    record = Area(next_id(portfolio.areas, 100), str(name), int(city_id or 0))
+    portfolio.put(record)
+    return record
 
 
 def _change_area(request: ApiRequest, record: Area, body: dict[str, Any]) -> None:
@@ -47,7 +50,9 @@ def _new_access_group(request: ApiRequest, body: dict[str, Any]) -> AccessGroup:
     name = str(field_text(body, "name"))
     building_id = int(field_id(body, "building", portfolio.buildings) or 0)
     external = str(field_text(body, "externalIdentifier"))
-    return portfolio.put(AccessGroup(next_id(portfolio.access_groups), name, building_id, external))
+    record = AccessGroup(next_id(portfolio.access_groups), name, building_id, external)
+    portfolio.put(record)
+    return record
 
 
 def _new_unit_access_group(request: ApiRequest, body: dict[str, Any]) -> UnitAccessGroup:
@@ -57,7 +62,9 @@ def _new_unit_access_group(request: ApiRequest, body: dict[str, Any]) -> UnitAcc
     if portfolio.access_groups[group_id].building_id != _building_of(portfolio, unit_id):
         raise ApiError(400, f"access group {group_id} is not in unit {unit_id}'s building")
     key = next_id(portfolio.unit_access_groups, 3000)
-    return portfolio.put(UnitAccessGroup(key, unit_id, group_id))
+    record = UnitAccessGroup(key, unit_id, group_id)
+    portfolio.put(record)
+    return record
 
 
 def _building_of(portfolio: Portfolio, unit_id: int) -> int:
