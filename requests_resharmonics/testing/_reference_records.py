@@ -6,6 +6,7 @@ Like `_records`, field names are Python's; the API's names belong to the shape m
 from __future__ import annotations
 
 import datetime
+import functools
 from dataclasses import dataclass, field
 
 #: Booking-type billing types, from the API description.
@@ -204,12 +205,14 @@ class SalesInvoice:
     date_sent: datetime.date | None = None
     organisation_id: int = 1
 
-    @property
+    # An invoice's items are fixed once it is raised (a credit note corrects one), so its
+    # totals are worked out once: the lists render hundreds of invoices a page.
+    @functools.cached_property
     def net(self) -> float:
         """The sum of the items' net amounts."""
         return round(sum(item.net for item in self.items), 2)
 
-    @property
+    @functools.cached_property
     def tax(self) -> float:
         """The sum of the items' tax."""
         return round(sum(item.tax for item in self.items), 2)
