@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import os
 import re
-import signal
 import sys
 import textwrap
-import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -22,16 +18,12 @@ from .cache.base import TokenCache
 from .errors import ConfigurationError, ResharmonicsError
 from .progress import progress_bar
 from .session import ResharmonicsSession
+from .testing._command import add_fake_server_command
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 _NOTHING = object()
-
-#: The fake server's own credential variables: never the real ones, so that a real secret in
-#: the environment is not taken for the fake's and printed.
-FAKE_CLIENT_ID_VAR = "RESHARMONICS_FAKE_CLIENT_ID"
-FAKE_CLIENT_SECRET_VAR = "RESHARMONICS_FAKE_CLIENT_SECRET"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -128,48 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     _credential_options(get)
     get.set_defaults(run=_get)
 
-    fake = commands.add_parser(
-        "fake-server",
-        help="run the fake Res:Harmonics server in the foreground",
-        description="Run the fake server on 127.0.0.1 until interrupted, printing its URLs and "
-        "credentials, for trying curl or other languages against it. Its controls (expire "
-        "tokens, queue faults, add latency, reset the data) are under /_fake/: GET it for "
-        "the list.",
-    )
-    fake.add_argument("--port", type=int, default=0, help="port to listen on (default: any)")
-    fake.add_argument(
-        "--token-lifetime",
-        type=_seconds,
-        default=3600.0,
-        metavar="SECONDS",
-        help="expires_in of issued tokens (default 3600)",
-    )
-    fake.add_argument(
-        "--client-id",
-        default=os.environ.get(FAKE_CLIENT_ID_VAR) or "fake-client-id",
-        help=f"the client id it accepts (default: ${FAKE_CLIENT_ID_VAR}, else fake-client-id)",
-    )
-    fake.add_argument(
-        "--client-secret",
-        default=os.environ.get(FAKE_CLIENT_SECRET_VAR),
-        help=f"the client secret it accepts (default: ${FAKE_CLIENT_SECRET_VAR}, else random)",
-    )
-    fake.add_argument("--seed", type=int, default=7, help="seed of the generated data (default 7)")
-    fake.add_argument(
-        "--today",
-        type=_date,
-        default=None,
-        metavar="YYYY-MM-DD",
-        help="the date the data is built around (default: today)",
-    )
-    fake.add_argument(
-        "--api-delay",
-        type=_non_negative_seconds,
-        default=0.0,
-        metavar="SECONDS",
-        help="latency added to every API call (default 0)",
-    )
-    fake.set_defaults(run=_fake_server)
+    add_fake_server_command(commands)
     return parser
 
 
@@ -285,47 +236,6 @@ def _print_items(items: Iterator[Any], *, jsonl: bool) -> None:
         out.write("\n]\n")
 
 
-def _fake_server(args: argparse.Namespace) -> int:
-    from .testing import FakeResharmonics
-
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    fake = FakeResharmonics(
-        port=args.port,
-        token_lifetime=args.token_lifetime,
-        client_id=args.client_id,
-        client_secret=args.client_secret,
-        seed=args.seed,
-        today=args.today,
-        api_delay=args.api_delay,
-    )
-    with fake:
-        # A secret the user chose may be a real one: it is not printed back.
-        secret = "<the secret you gave>" if args.client_secret else fake.client_secret
-        environ = {**fake.environ(), config.CLIENT_SECRET_VAR: secret}
-        lines = [
-            "fake Res:Harmonics server running (Ctrl-C to stop)",
-            f"  base URL:      {fake.base_url}",
-            f"  token URL:     {fake.token_url}",
-            f"  client id:     {fake.client_id}",
-            f"  client secret: {secret}",
-            f"  controls:      {fake.controls_url}",
-            f"  OpenAPI:       {fake.base_url}/v3/api-docs",
-            "  for this library, in your shell:",
-            *(f"    export {name}={value}" for name, value in environ.items()),
-            "  or with curl:",
-            f"    curl -u {fake.client_id}:{secret} "
-            f"-d grant_type=client_credentials {fake.token_url}",
-        ]
-        print("\n".join(lines), flush=True)
-        try:
-            while not stop.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            pass
-    return 0
-
-
 def _describe_failure(error: requests.RequestException) -> str:
     """Name the URL and the cause of a failed request, without urllib3's object reprs."""
     url = error.request.url if error.request is not None else None
@@ -346,20 +256,6 @@ def _param(text: str) -> tuple[str, str]:
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
     return key, value
-
-
-def _date(text: str) -> datetime.date:
-    try:
-        return datetime.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
-
-
-def _non_negative_seconds(text: str) -> float:
-    value = _number_of_seconds(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
-    return value
 
 
 def _positive_whole(text: str) -> int:

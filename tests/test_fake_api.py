@@ -397,7 +397,7 @@ def test_status_updates_are_all_or_nothing_and_checked(api: ResharmonicsSession)
         response: requests.Response = api.put(path, json=body)
         return response
 
-    assert move((stay, "CHECKED_IN")).status_code == 409  # an enquiry cannot check in
+    assert move((stay, "CHECKED_IN")).status_code == 400  # an enquiry cannot check in
     assert move((stay, "CANCELLED")).status_code == 400  # not a status this call sets
     assert move((stay, "CONFIRMED"), (other, "CONFIRMED")).status_code == 400
     assert get(api, f"/api/v3/roomStays/{stay}")["roomStayStatus"] == "ENQUIRY"  # untouched

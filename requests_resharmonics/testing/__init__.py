@@ -17,16 +17,12 @@ Example:
 
 from __future__ import annotations
 
-from ._fake import (
-    API_FAULTS,
-    EXPIRED_BODY,
-    UNAUTHORIZED_BODY,
-    FakeResharmonics,
-    RecordedRequest,
-)
+from ._fake import EXPIRED_BODY, UNAUTHORIZED_BODY, FakeResharmonics
+from ._faults import API_FAULTS
 from ._http import Answer
 from ._portfolio import Portfolio
 from ._records import HOLDING_STATUSES, ROOM_STAY_STATUSES
+from ._request_log import RecordedRequest
 from ._routes import ApiRequest
 from ._tokens import TOKEN_FAULTS
 

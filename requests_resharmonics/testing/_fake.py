@@ -6,63 +6,41 @@ import collections
 import datetime
 import secrets
 import threading
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..auth import ResharmonicsAuth
 from ..session import ResharmonicsSession
 from . import _controls
+from ._faults import Faults
 from ._http import Answer, CutOff, FakeHTTPServer, Incoming, Reset
 from ._openapi import document
 from ._portfolio import Portfolio
+from ._request_log import RecordedRequest, RequestLog
 from ._routes import Handler, Route, Router
-from ._tokens import TOKEN_FAULTS, TokenService
+from ._settings import MAX_LIFETIME, Settings, check_seconds
+from ._tokens import TokenService
 from .api import ROUTES
 
 EXPIRED_BODY = {"message": "The incoming token has expired"}
 UNAUTHORIZED_BODY = {"message": "Unauthorized"}
 
-#: How many requests `FakeResharmonics.requests` keeps (the counters count them all).
-RECORDED_REQUESTS = 100_000
 
 #: Faults the API can be told to answer with, one per queued API request.
-API_FAULTS = (
-    "pass",  # answer this request normally (to aim a fault at a later one, such as a replay)
-    "reset",  # close the connection without answering
-    "cut-off",  # start a normal answer and close the connection halfway through
-    "503",  # Service Unavailable
-    "500",  # Internal Server Error, in Spring's shape
-    "429",  # Too Many Requests with Retry-After: 1
-    "hang",  # answer normally, but only after `hang_seconds`
-)
-
 _TOKEN_PATH = "/oauth2/token"
 
 
-@dataclass
-class RecordedRequest:
-    """One request the fake server received, for assertions in tests."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    status: int
-    body: bytes = field(repr=False)
-    token: str | None = field(repr=False, default=None)
-    client_auth: str | None = None
-    headers: dict[str, str] = field(repr=False, default_factory=dict)
-
-
-class FakeResharmonics:
+class FakeResharmonics(Settings, Faults):
     """A real HTTP server on 127.0.0.1 that behaves like the Res:Harmonics service.
 
     It issues client-credentials tokens (HTTP Basic or form client authentication), answers
-    expired tokens with the API Gateway's exact 401, and serves the documented API over one
-    consistent, seeded `Portfolio`: bookings and room stays, guest stays, units, unit types,
-    buildings, contacts, availability intervals and search, rates, the writes integrations
-    make, and ``GET /v3/api-docs``. Tests can add routes (`add_route`) and records
-    (`portfolio`), and inject faults and latency on both the token endpoint and the API;
-    ``/_fake/...`` offers the same controls over HTTP, for clients in other languages.
+    expired tokens with the API Gateway's exact 401, and serves every operation of the API
+    description over one consistent, seeded `Portfolio`: bookings and room stays, guest
+    stays, units, unit types, buildings, contacts, availability and rates, sales invoices,
+    their items, payments and finance accounts, VAT profiles, extras, channels, booking
+    types and the other reference data, every write, and ``GET /v3/api-docs``. Tests can add
+    routes (`add_route`) and records (`portfolio`), and inject faults and latency on both the
+    token endpoint and the API; ``/_fake/...`` offers the same controls and every setting
+    over HTTP, for clients in other languages. Settings out of range raise ValueError.
 
     Example:
         >>> with FakeResharmonics(token_lifetime=60) as fake:
@@ -82,8 +60,8 @@ class FakeResharmonics:
             ``error="invalid_token"`` challenge, as HTTP APIs with JWT authorizers send).
         legacy_pagination: use the older envelope with ``totalPages``, ``number`` and
             ``last`` at the top level.
-        token_delay: seconds every token request takes to answer.
-        api_delay: seconds every API request takes to answer (network latency).
+        token_delay: seconds every token request takes to answer (at most 600).
+        api_delay: seconds every API request takes to answer (network latency; at most 600).
         seed: seed of the generated portfolio.
         today: the date the portfolio is built around (default: today), for tests that
             need the same data every day.
@@ -105,18 +83,23 @@ class FakeResharmonics:
         seed: int = 7,
         today: datetime.date | None = None,
     ) -> None:
-        if expiry_style not in ("message", "www-authenticate"):
-            raise ValueError("expiry_style must be 'message' or 'www-authenticate'")
         self._stopping = threading.Event()
         secret = client_secret or "fake-secret-" + secrets.token_hex(12)
         self.tokens = TokenService(
-            client_id, secret, token_lifetime, server_lifetime, jwt, self._stopping
+            client_id,
+            secret,
+            check_seconds("token_lifetime", token_lifetime, MAX_LIFETIME, positive=True),
+            None,
+            jwt,
+            self._stopping,
         )
-        self.tokens.token_delay = token_delay
+        self.server_lifetime = server_lifetime
+        self.token_delay = token_delay
         self.expiry_style = expiry_style
+        #: Whether lists answer in the older envelope (``totalPages``... at the top level).
         self.legacy_pagination = legacy_pagination
-        #: Seconds every API request waits before it is answered.
         self.api_delay = api_delay
+        self._issued_at_reset = 0
         self.seed = seed
         self.today = today
         #: The data every endpoint serves; change it to set up a test (see `Portfolio`).
@@ -128,52 +111,10 @@ class FakeResharmonics:
         self._throttled = 0
         self._retry_after = 1.0
         # Bounded, so that a long-running `resharmonics fake-server` does not grow without
-        # end; the counters below stay exact.
-        self._requests: collections.deque[RecordedRequest] = collections.deque(
-            maxlen=RECORDED_REQUESTS
-        )
-        self._counts = {"token": 0, "api": 0}
+        # end; its counters stay exact.
+        self._log = RequestLog()
         self._server: FakeHTTPServer | None = None
         self._thread: threading.Thread | None = None
-
-    # -- settings that live in the token service ------------------------------------------
-
-    @property
-    def client_id(self) -> str:
-        """The client id the token service accepts."""
-        return self.tokens.client_id
-
-    @property
-    def client_secret(self) -> str:
-        """The client secret the token service accepts."""
-        return self.tokens.client_secret
-
-    @property
-    def token_lifetime(self) -> float:
-        """The ``expires_in`` of new tokens, in seconds."""
-        return self.tokens.token_lifetime
-
-    @token_lifetime.setter
-    def token_lifetime(self, value: float) -> None:
-        self.tokens.token_lifetime = value
-
-    @property
-    def token_delay(self) -> float:
-        """Seconds every token request waits before it is answered."""
-        return self.tokens.token_delay
-
-    @token_delay.setter
-    def token_delay(self, value: float) -> None:
-        self.tokens.token_delay = value
-
-    @property
-    def hang_seconds(self) -> float:
-        """How long the ``"hang"`` faults (token endpoint and API) wait before answering."""
-        return self.tokens.hang_seconds
-
-    @hang_seconds.setter
-    def hang_seconds(self, value: float) -> None:
-        self.tokens.hang_seconds = value
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -264,32 +205,35 @@ class FakeResharmonics:
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        """The requests received so far, oldest first (the latest 100,000)."""
-        with self._lock:
-            return list(self._requests)
+        """The requests received so far, oldest first (the latest 100,000, at most 64 MiB)."""
+        return self._log.requests()
 
     @property
     def token_requests(self) -> int:
         """How many requests reached the token endpoint."""
-        with self._lock:
-            return self._counts["token"]
+        return self._log.count("token")
 
     @property
     def api_requests(self) -> int:
         """How many requests reached the API (anything but the token endpoint and controls)."""
-        with self._lock:
-            return self._counts["api"]
+        return self._log.count("api")
 
     @property
     def issued_tokens(self) -> list[str]:
         """Every access token issued so far, oldest first."""
         return self.tokens.issued_tokens
 
-    def reset_counters(self) -> None:
-        """Forget the requests received so far."""
+    @property
+    def tokens_issued_since_reset(self) -> int:
+        """How many tokens the token endpoint issued since the counters were last reset."""
         with self._lock:
-            self._requests.clear()
-            self._counts = {"token": 0, "api": 0}
+            return self.tokens.issued_count - self._issued_at_reset
+
+    def reset_counters(self) -> None:
+        """Forget the requests received so far (the tokens stay valid)."""
+        with self._lock:
+            self._issued_at_reset = self.tokens.issued_count
+            self._log.clear()
 
     # -- controls --------------------------------------------------------------------------
 
@@ -311,24 +255,6 @@ class FakeResharmonics:
     def revoke(self, access_token: str) -> None:
         """Make the API answer this token with ``{"message": "Unauthorized"}``."""
         self.tokens.revoke(access_token)
-
-    def fail_token_requests(self, *faults: str) -> None:
-        """Queue faults: each of the next token requests answers with one (see TOKEN_FAULTS)."""
-        _check(faults, TOKEN_FAULTS, "token")
-        with self._lock:
-            self.tokens.faults.extend(faults)
-
-    def fail_api_requests(self, *faults: str) -> None:
-        """Queue faults: each of the next API requests answers with one (see API_FAULTS)."""
-        _check(faults, API_FAULTS, "API")
-        with self._lock:
-            self._api_faults.extend(faults)
-
-    def throttle(self, count: int = 1, retry_after: float = 1.0) -> None:
-        """Answer the next ``count`` API requests with 429 and ``Retry-After``."""
-        with self._lock:
-            self._throttled += count
-            self._retry_after = retry_after
 
     def add_route(
         self,
@@ -392,41 +318,20 @@ class FakeResharmonics:
             token = _bearer(incoming.headers.get("authorization", ""))
             answer, client_auth = self._api_with_faults(incoming, token), None
         status = answer.status if isinstance(answer, Answer) else 0
-        with self._lock:
-            self._counts["token" if is_token else "api"] += 1
-            self._requests.append(
-                RecordedRequest(
-                    method=incoming.method,
-                    path=incoming.path,
-                    query=incoming.query,
-                    status=status,
-                    body=incoming.body,
-                    token=token,
-                    client_auth=client_auth,
-                    headers=incoming.headers,
-                )
-            )
+        self._log.record(
+            "token" if is_token else "api",
+            RecordedRequest(
+                method=incoming.method,
+                path=incoming.path,
+                query=incoming.query,
+                status=status,
+                body=incoming.body,
+                token=token,
+                client_auth=client_auth,
+                headers=incoming.headers,
+            ),
+        )
         return answer
-
-    def _api_with_faults(self, incoming: Incoming, token: str | None) -> Answer | Reset | CutOff:
-        with self._lock:
-            fault = self._api_faults.popleft() if self._api_faults else "pass"
-        if self.api_delay:
-            self._stopping.wait(self.api_delay)
-        if fault == "reset":
-            return Reset()
-        if fault == "503":
-            return Answer(503, {"message": "Service Unavailable"})
-        if fault == "429":
-            return Answer(429, {"message": "Too Many Requests"}, {"Retry-After": "1"})
-        if fault == "hang":
-            self._stopping.wait(self.hang_seconds)
-        answer = self._api(incoming, token)
-        if fault == "500" and answer.status < 400:
-            return Answer(
-                500, {"status": 500, "error": "Internal Server Error", "path": incoming.path}
-            )
-        return CutOff(answer) if fault == "cut-off" else answer
 
     def _api(self, incoming: Incoming, token: str | None) -> Answer:
         verdict = self.tokens.verdict(token)
@@ -465,12 +370,6 @@ class FakeResharmonics:
             "Discovery",
             source="live",
         )
-
-
-def _check(faults: tuple[str, ...], known: tuple[str, ...], what: str) -> None:
-    unknown = [fault for fault in faults if fault not in known]
-    if unknown:
-        raise ValueError(f"unknown {what} faults {unknown}; known: {', '.join(known)}")
 
 
 def _bearer(header: str) -> str | None:

@@ -12,6 +12,25 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Union
 from urllib.parse import parse_qsl, urlsplit
 
+#: The largest request body the fake reads (Tomcat's default ``maxPostSize``, 2 MiB); a
+#: bigger one is answered 413 without being read.
+MAX_BODY_BYTES = 2 * 1024 * 1024
+#: How much of a refused body is read and dropped, so that the client sees the 413.
+_MAX_DISCARD = 256 * 1024 * 1024
+#: The longest chunk-size line (with its extensions) or trailer line read.
+_MAX_LINE = 8192
+#: Chunk sizes must fit in a signed 64-bit number, as servers parse them.
+_MAX_CHUNK_SIZE = 2**63 - 1
+
+
+class BadRequest(Exception):
+    """A request the fake cannot read: answered with ``status`` and the connection closed."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
 
 @dataclass
 class Incoming:
@@ -68,8 +87,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         try:
             body = self._read_body()
-        except ValueError:
-            self._send(Answer(400, {"message": "Bad Request"}))
+        except BadRequest as error:
+            # What is left of the body is not kept: the connection cannot be reused.
+            self.close_connection = True
+            self._send(Answer(error.status, {"message": error.message}, {"Connection": "close"}))
+            self.wfile.flush()
+            self._discard_body()
             return
         parts = urlsplit(self.path)
         pairs = parse_qsl(parts.query, keep_blank_values=True)
@@ -98,17 +121,60 @@ class _RequestHandler(BaseHTTPRequestHandler):
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _dispatch
 
     def _read_body(self) -> bytes:
+        """Read the body, at most `MAX_BODY_BYTES`; a bigger or malformed one raises BadRequest."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks: list[bytes] = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    self.rfile.readline()
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
+            return self._read_chunks()
+        text = (self.headers.get("Content-Length") or "0").strip()
+        if not text.isdigit():
+            raise BadRequest(400, "Content-Length must be a whole number")
+        length = int(text)
+        if length > MAX_BODY_BYTES:
+            raise BadRequest(413, f"the request body is over {MAX_BODY_BYTES} bytes")
         return self.rfile.read(length) if length > 0 else b""
+
+    def _discard_body(self) -> None:
+        """Read and drop a refused body of known length (up to `_MAX_DISCARD` bytes).
+
+        A client sends its whole body before it reads the answer; closing on unread data
+        would reset the connection and the client would see that, not the 413.
+        """
+        text = (self.headers.get("Content-Length") or "0").strip()
+        left = min(int(text), _MAX_DISCARD) if text.isdigit() else 0
+        with contextlib.suppress(OSError):
+            while left > 0:
+                data = self.rfile.read(min(left, 1 << 16))
+                if not data:
+                    return
+                left -= len(data)
+
+    def _read_chunks(self) -> bytes:
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            line = self.rfile.readline(_MAX_LINE + 1)
+            if len(line) > _MAX_LINE:
+                raise BadRequest(400, "a chunk-size line is too long")
+            digits = line.split(b";")[0].strip()
+            try:
+                size = int(digits, 16)
+            except ValueError:
+                raise BadRequest(400, "a chunk size is not a hexadecimal number") from None
+            if not 0 <= size <= _MAX_CHUNK_SIZE:
+                raise BadRequest(400, "a chunk size is out of range")
+            total += size
+            if total > MAX_BODY_BYTES:
+                raise BadRequest(413, f"the request body is over {MAX_BODY_BYTES} bytes")
+            if size == 0:
+                for _ in range(100):  # trailers, up to the blank line that ends them
+                    trailer = self.rfile.readline(_MAX_LINE + 1)
+                    if trailer in (b"\r\n", b"\n", b""):
+                        return b"".join(chunks)
+                raise BadRequest(400, "too many trailer lines")
+            chunk = self.rfile.read(size)
+            if len(chunk) < size:
+                raise BadRequest(400, "the body ended inside a chunk")
+            chunks.append(chunk)
+            self.rfile.readline(_MAX_LINE + 1)
 
     def _send(self, answer: Answer, cut_off: bool = False) -> None:
         if isinstance(answer.body, (dict, list)):

@@ -48,7 +48,8 @@ def document(
             "version": "3",
             "description": "The routes FakeResharmonics serves. x-source says where each is "
             "known from (doc: the API description; live: seen against production; client: "
-            "a public client; user: added by a test); x-guess says what the fake made up.",
+            "a public client; guess: not in the recovered description, answered as a Spring "
+            "service would; user: added by a test); x-guess says what the fake made up.",
         },
         "servers": [{"url": base_url}],
         "security": [{"OAuth2": []}],
@@ -75,7 +76,7 @@ def _operation(route: Route, portfolio: Portfolio) -> dict[str, Any]:
             "name": name,
             "in": "path",
             "required": True,
-            "schema": _KINDS["integer" if name == "id" else "string"],
+            "schema": _KINDS["integer" if name == "id" or name.endswith("Id") else "string"],
         }
         for name in re.findall(r"{(\w+)}", route.path)
     ]

@@ -11,9 +11,11 @@ import datetime
 import itertools
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
 from typing import Any, TypeVar
 
+from . import _reference_records as ref
+from ._ledger import Ledger
 from ._records import (
     HOLDING_STATUSES,
     ROOM_STAY_STATUSES,
@@ -36,9 +38,17 @@ VAT_RATE = 0.2
 
 _Record = TypeVar("_Record")
 
+#: The weekend and season factor of each date priced so far (the same for every portfolio).
+_DAY_FACTORS: dict[datetime.date, float] = {}
 
-class Portfolio:
+
+class Portfolio(Ledger):
     """The fake service's data: dictionaries of records by id, and the rules that keep them true.
+
+    Besides the places, people and stays, it holds the reference data (booking types,
+    billing frequencies, channels, cities, areas, access groups, extras, VAT profiles,
+    activities) and the ledger: ``sales_invoices`` (raised with `add_invoice`, posted with
+    `post_invoice`, exported with `mark_exported`) and ``payments`` (`record_payment`).
 
     Read and change it from tests through `FakeResharmonics.portfolio`. The ``add_*``
     methods keep every view consistent (they refuse a stay that would double-book a unit);
@@ -71,11 +81,30 @@ class Portfolio:
         self.bookings: dict[int, Booking] = {}
         self.room_stays: dict[int, RoomStay] = {}
         self.guest_stays: dict[int, GuestStay] = {}
-        #: Ids that POST /api/v3/bookings accepts for ``billingFrequencyId`` and
-        #: ``bookingTypeId`` (the API lists them under Billing Frequencies and Booking Types).
-        self.billing_frequency_ids: set[int] = set()
-        self.booking_type_ids: set[int] = set()
+        self.booking_types: dict[int, ref.BookingType] = {}
+        self.billing_frequencies: dict[int, ref.BillingFrequency] = {}
+        self.cities: dict[int, ref.City] = {}
+        self.areas: dict[int, ref.Area] = {}
+        self.access_groups: dict[int, ref.AccessGroup] = {}
+        self.unit_access_groups: dict[int, ref.UnitAccessGroup] = {}
+        self.activity_types: dict[int, ref.ActivityType] = {}
+        self.activities: dict[int, ref.Activity] = {}
+        self.tax_codes: dict[int, ref.TaxCode] = {}
+        self.vat_profiles: dict[int, ref.VatProfile] = {}
+        self.extras: dict[int, ref.Extra] = {}
+        self.sales_invoices: dict[int, ref.SalesInvoice] = {}
+        self.payments: dict[int, ref.Payment] = {}
         seed_portfolio(self)
+
+    @property
+    def billing_frequency_ids(self) -> Set[int]:
+        """Ids that ``POST /api/v3/bookings`` accepts for ``billingFrequencyId``."""
+        return self.billing_frequencies.keys()
+
+    @property
+    def booking_type_ids(self) -> Set[int]:
+        """Ids that ``POST /api/v3/bookings`` accepts for ``bookingTypeId``."""
+        return self.booking_types.keys()
 
     # -- reading -----------------------------------------------------------------------
 
@@ -133,21 +162,33 @@ class Portfolio:
     def price(self, plan: RatePlan, day: datetime.date) -> float:
         """Return a rate's nightly price on a date: dearer on Fridays, Saturdays and in summer."""
         unit_type = self.unit_types[plan.unit_type_id]
-        weekend = 1.12 if day.weekday() in (4, 5) else 1.0
-        season = 1.0 + 0.15 * math.cos((day.timetuple().tm_yday - 196) / 365 * 2 * math.pi)
-        return round(unit_type.nightly_rate * (1 - plan.discount) * weekend * season, 2)
+        factor = _DAY_FACTORS.get(day)
+        if factor is None:
+            if len(_DAY_FACTORS) > 100_000:  # a long-running server asked about many years
+                _DAY_FACTORS.clear()
+            weekend = 1.12 if day.weekday() in (4, 5) else 1.0
+            season = 1.0 + 0.15 * math.cos((day.timetuple().tm_yday - 196) / 365 * 2 * math.pi)
+            factor = _DAY_FACTORS[day] = weekend * season
+        return round(unit_type.nightly_rate * (1 - plan.discount) * factor, 2)
 
     def quote(
         self, plan: RatePlan, start: datetime.date, end: datetime.date
     ) -> tuple[float, float]:
-        """Return the net and VAT amounts of a stay at this rate."""
-        net = round(sum(self.price(plan, day) for day in days(start, end)), 2)
-        return net, round(net * VAT_RATE, 2)
+        """Return the net and VAT amounts of a stay at this rate.
+
+        VAT is worked out night by night, as the invoice items charge it, so that a stay's
+        ``vatAmount`` is the sum of its invoices' tax.
+        """
+        prices = [self.price(plan, day) for day in days(start, end)]
+        net = round(sum(prices), 2)
+        return net, round(sum(round(price * VAT_RATE, 2) for price in prices), 2)
 
     def rate_for(self, unit_type_id: int, nights: int) -> RatePlan:
         """Return the rate a stay of this length sells at: monthly from 28 nights, weekly from 7."""
         wanted = "MONTHLY" if nights >= 28 else "WEEKLY" if nights >= 7 else "DAILY"
         plans = [p for p in self.rate_plans.values() if p.unit_type_id == unit_type_id]
+        if not plans:
+            raise ValueError(f"unit type {unit_type_id} has no rates")
         return next((p for p in plans if p.rate_type == wanted), plans[0])
 
     # -- changing ----------------------------------------------------------------------
@@ -172,14 +213,14 @@ class Portfolio:
             type_id = unit_type_id if unit_type_id is not None else min(self.unit_types)
             if type_id not in self.unit_types:
                 raise ValueError(f"there is no unit type {type_id}")
-            unit = Unit(_next_id(self.units, 1000), name, type_id, bookable, publish)
+            unit = Unit(next_id(self.units, 1000), name, type_id, bookable, publish)
             self.units[unit.id] = unit
             return unit
 
     def add_contact(self, first_name: str, last_name: str, email: str | None = None) -> Contact:
         """Add a contact; return it."""
         with self.lock:
-            contact_id = _next_id(self.contacts, 5000)
+            contact_id = next_id(self.contacts, 5000)
             address = email or f"{first_name}.{last_name}{contact_id}@example.com".lower()
             contact = Contact(contact_id, first_name, last_name, address)
             self.contacts[contact_id] = contact
@@ -230,7 +271,7 @@ class Portfolio:
         with self.lock:
             self._get(self.contacts, contact_id, "contact")
             when = created or self.now()
-            booking_id = _next_id(self.bookings, 20000)
+            booking_id = next_id(self.bookings, 20000)
             booking = Booking(
                 id=booking_id,
                 reference=f"{when:%Y%m%d}-{booking_id % 100000:05d}",
@@ -242,6 +283,9 @@ class Portfolio:
                 created=when,
                 last_updated=when,
             )
+            channel = self.channels[booking.channel_id]
+            booking.booking_type_id = channel.booking_type_id
+            booking.billing_frequency_id = min(self.billing_frequencies, default=None)
             self.bookings[booking.id] = booking
             return booking
 
@@ -275,7 +319,7 @@ class Portfolio:
         net, vat = self.quote(plan, start, end)
         when = self.now()
         return RoomStay(
-            id=_next_id(self.room_stays, 30000),
+            id=next_id(self.room_stays, 30000),
             booking_id=booking.id,
             unit_id=unit.id,
             rate_id=plan.id,
@@ -291,7 +335,7 @@ class Portfolio:
     def _commit_stay(self, stay: RoomStay, contact_id: int | None) -> None:
         self.room_stays[stay.id] = stay
         guest = contact_id if contact_id is not None else self.bookings[stay.booking_id].contact_id
-        guest_stay = GuestStay(_next_id(self.guest_stays, 40000), stay.id, guest)
+        guest_stay = GuestStay(next_id(self.guest_stays, 40000), stay.id, guest)
         self.guest_stays[guest_stay.id] = guest_stay
         stay.guests.append(guest_stay.id)
 
@@ -314,13 +358,26 @@ class Portfolio:
             Booking: self.bookings,
             RoomStay: self.room_stays,
             GuestStay: self.guest_stays,
+            ref.BookingType: self.booking_types,
+            ref.BillingFrequency: self.billing_frequencies,
+            ref.City: self.cities,
+            ref.Area: self.areas,
+            ref.AccessGroup: self.access_groups,
+            ref.UnitAccessGroup: self.unit_access_groups,
+            ref.ActivityType: self.activity_types,
+            ref.Activity: self.activities,
+            ref.TaxCode: self.tax_codes,
+            ref.VatProfile: self.vat_profiles,
+            ref.Extra: self.extras,
+            ref.SalesInvoice: self.sales_invoices,
+            ref.Payment: self.payments,
         }
         if type(record) not in tables:
             raise TypeError(f"a portfolio holds no {type(record).__name__} records")
         return tables[type(record)]
 
 
-def _next_id(table: dict[int, Any], base: int = 0) -> int:
+def next_id(table: dict[int, Any], base: int = 0) -> int:
     """Return the id after the highest in the table; ids of each kind start above their own base."""
     return max(table, default=base) + 1
 

@@ -52,6 +52,8 @@ class Building:
     address_line1: str
     city: str
     postcode: str
+    management_type: str = "MANAGED"
+    area_id: int | None = None
 
 
 @dataclass
@@ -95,6 +97,11 @@ class Account:
 
     id: int
     company_id: int
+    code: str = ""
+    contact_id: int | None = None
+    external_id: str | None = None
+    export_status: str | None = None
+    exported_date: datetime.datetime | None = None
 
 
 @dataclass
@@ -110,14 +117,21 @@ class Contact:
     marketing_opt_out: bool = False
     telephone: str | None = None
     account_id: int | None = None
+    job_title: str | None = None
+    department: str | None = None
+    preferences: str | None = None
 
 
 @dataclass
 class Channel:
-    """Where bookings come from (direct, an OTA, an agent)."""
+    """Where bookings come from (direct, an OTA, an agent), and the booking type they make."""
 
     id: int
     name: str
+    booking_type_id: int = 1
+    operator_company_id: int | None = None
+    commission_basis: str = "NET"
+    commission_rate: float = 0.0
 
 
 @dataclass
@@ -159,6 +173,7 @@ class Booking:
     ota_reference: str | None = None
     billing_frequency_id: int | None = None
     booking_type_id: int | None = None
+    vat_profile_id: int = 1
 
 
 @dataclass
@@ -183,11 +198,21 @@ class RoomStay:
     external_notes: str | None = None
     ops_information: str | None = None
     guests: list[int] = field(default_factory=list)  # guest-stay ids
+    locked: bool = False
+    #: Until when an ENQUIRY created with ``reserveForMinutes`` holds its unit.
+    reserved_until: datetime.datetime | None = None
 
     @property
     def holds_unit(self) -> bool:
         """Whether this stay makes its unit unavailable on its nights."""
-        return self.status in HOLDING_STATUSES
+        if self.status in HOLDING_STATUSES:
+            return True
+        reserved = self.reserved_until
+        return (
+            self.status == "ENQUIRY"
+            and reserved is not None
+            and datetime.datetime.now(datetime.timezone.utc) < reserved
+        )
 
     def overlaps(self, start: datetime.date, end: datetime.date) -> bool:
         """Whether any night of this stay falls in ``[start, end)``."""

@@ -168,9 +168,9 @@ class ApiRequest:
         except ValueError:
             raise _mismatch(name, value, "java.lang.Long") from None
 
-    def record(self, table: dict[int, _Record], what: str) -> _Record:
-        """Return the record the ``{id}`` of the path names, else a 404 naming it."""
-        key = self.id()
+    def record(self, table: dict[int, _Record], what: str, name: str = "id") -> _Record:
+        """Return the record the path variable (``{id}``) names, else a 404 naming it."""
+        key = self.id(name)
         if key not in table:
             raise not_found(what, key)
         return table[key]
@@ -179,7 +179,7 @@ class ApiRequest:
         """Return the JSON body; a missing or malformed one is a 400."""
         try:
             return json.loads(self.incoming.body or b"null")
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
             raise ApiError(400, "JSON parse error: the request body is not valid JSON") from None
 
 
@@ -257,6 +257,10 @@ class Router:
             return self._dispatch(incoming, portfolio, legacy)
         except ApiError as error:
             return spring_error(error.status, incoming.path, error.message, error.headers)
+        except (RecursionError, OverflowError, ValueError, LookupError, TypeError) as error:
+            # What the service answers for an unexpected failure (doc: 500), rather than a
+            # dropped connection and a traceback on the fake's console.
+            return spring_error(500, incoming.path, type(error).__name__)
 
     def _dispatch(self, incoming: Incoming, portfolio: Portfolio, legacy: bool) -> Answer:
         parts = [part for part in incoming.path.split("/") if part]

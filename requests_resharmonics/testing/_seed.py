@@ -26,6 +26,7 @@ from ._records import (
     Unit,
     UnitType,
 )
+from ._seed_ledger import seed_activities, seed_ledger, seed_reference
 
 if TYPE_CHECKING:
     from ._portfolio import Portfolio
@@ -112,7 +113,13 @@ def seed_portfolio(portfolio: Portfolio, units: int = 40, contacts: int = 60) ->
     rng = random.Random(portfolio.seed)
     _places(portfolio, rng, units)
     _people(portfolio, rng, contacts)
+    # A second generator, so that the reference data and the ledger leave the stays as
+    # they were before those existed.
+    more = random.Random(portfolio.seed * 7919 + 1)
+    seed_reference(portfolio, more)
     _stays(portfolio, rng)
+    seed_activities(portfolio, more)
+    seed_ledger(portfolio, more)
 
 
 def _places(portfolio: Portfolio, rng: random.Random, units: int) -> None:
@@ -159,8 +166,6 @@ def _people(portfolio: Portfolio, rng: random.Random, contacts: int) -> None:
     for number, name in enumerate(_CHANNELS, 1):
         portfolio.channels[number] = Channel(number, name)
     portfolio.organisations[1] = Organisation(1, "Harmonic Living Ltd")
-    portfolio.billing_frequency_ids.update({1, 2, 3})
-    portfolio.booking_type_ids.update({1, 2})
     for number in range(1, contacts + 1):
         first, last = rng.choice(_FIRST), rng.choice(_LAST)
         slug = f"{first}.{last}".lower().replace("'", "")

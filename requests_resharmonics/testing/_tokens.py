@@ -71,6 +71,8 @@ class TokenService:
         self._stopping = stopping
         self._lock = threading.Lock()
         self._issued: dict[str, Issued] = {}
+        #: How many tokens were ever issued (the table above forgets long-dead ones).
+        self.issued_count = 0
         self.faults: collections.deque[str] = collections.deque()
 
     # -- the endpoint ------------------------------------------------------------------
@@ -153,6 +155,7 @@ class TokenService:
                     if issued.expires_at > now - 3600
                 }
             self._issued[access_token] = Issued(issued_at=now, expires_at=now + lifetime)
+            self.issued_count += 1
         return access_token
 
     # -- judging and controlling tokens ------------------------------------------------

@@ -16,6 +16,9 @@ from . import shapes
 #: The ``inventoryType`` the search writes for a unit type (a guess: the values are unknown).
 INVENTORY_TYPE = "UNIT_TYPE"
 
+#: The longest date range a calendar is computed for (ten years).
+MAX_DAYS = 3660
+
 
 def _range(query: Query) -> tuple[datetime.date, datetime.date]:
     start, end = query.date("dateFrom", required=True), query.date("dateTo", required=True)
@@ -23,6 +26,10 @@ def _range(query: Query) -> tuple[datetime.date, datetime.date]:
         raise ApiError(400, "dateFrom and dateTo are required")
     if end < start:
         raise ApiError(400, "dateTo must not be before dateFrom")
+    if (end - start).days > MAX_DAYS or end >= datetime.date.max:
+        # A guess at the service's limit; without one a client asking for ten thousand years
+        # would keep the fake computing for minutes.
+        raise ApiError(400, f"dateFrom and dateTo must be at most {MAX_DAYS} days apart")
     return start, end
 
 
@@ -128,6 +135,26 @@ def rates(request: ApiRequest) -> list[Any]:
     return rows
 
 
+def rate(request: ApiRequest) -> Any:
+    """Return one rate, without its calendar."""
+    plan = request.record(request.portfolio.rate_plans, "Rate")
+    return shapes.rate_detail(request.portfolio, plan)
+
+
+def rate_segments(request: ApiRequest) -> list[Any]:
+    """Return a rate's calendar, by default the 28 days from today."""
+    portfolio, query = request.portfolio, request.query
+    plan = request.record(portfolio.rate_plans, "Rate")
+    start = query.date("dateFrom") or portfolio.today
+    end = query.date("dateTo") or start + datetime.timedelta(days=27)
+    start, end = _range(Query({"dateFrom": [start.isoformat()], "dateTo": [end.isoformat()]}))
+    held = portfolio.held_nights_by_unit(plan.unit_type_id)
+    return [shapes.rate_segment(portfolio, plan, day, held) for day in days(start, end + _DAY)]
+
+
+_DAY = datetime.timedelta(days=1)
+
+
 def _sample_rate(portfolio: Portfolio) -> Any:
     plan = portfolio.rate_plans[min(portfolio.rate_plans)]
     held = portfolio.held_nights_by_unit(plan.unit_type_id)
@@ -194,7 +221,29 @@ ROUTES = [
         ),
         paged=True,
         sample=_sample_rate,
-        guess="ratePlan's inner fields are a guess; companyId filters nothing (the fake has "
-        "no company-specific rates).",
+        guess="companyId filters nothing (the fake has no company-specific rates).",
+    ),
+    Route(
+        "GET",
+        "/api/v3/rates/{id}",
+        rate,
+        "Get one rate",
+        "Rates",
+        sample=lambda p: shapes.rate_detail(p, p.rate_plans[min(p.rate_plans)]),
+        guess="The rate as the list writes it, without its calendar (a guess).",
+    ),
+    Route(
+        "GET",
+        "/api/v3/rates/{id}/rateSegments",
+        rate_segments,
+        "A rate's calendar of prices",
+        "Rates",
+        params=(
+            Param("dateFrom", "date", "default today", source="guess"),
+            Param("dateTo", "date", "default 27 days after dateFrom", source="guess"),
+        ),
+        paged=True,
+        sample=lambda p: _sample_rate(p)["rates"][0],
+        guess="The segments are the list's rates[] entries; the date parameters are guesses.",
     ),
 ]

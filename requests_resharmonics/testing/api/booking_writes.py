@@ -1,8 +1,9 @@
 """The booking writes integrations make: create a booking, move its room stays' statuses.
 
-Required fields, the ENQUIRY start and the statuses a stay can be moved to are documented;
-how unknown ids, clashes and disallowed moves are answered is a guess (400 and 409 with
-Spring's error body), and so are the answers' status codes (201 for a creation).
+Required fields, the ENQUIRY start, ``reserveForMinutes`` and the statuses a stay can be
+moved to are documented; how unknown ids, disallowed moves and clashes are answered is a
+guess (400, 400 and 409 with Spring's error body), and so are the answers' status codes
+(201 for a creation). A stay cannot be checked in before its first night.
 """
 
 from __future__ import annotations
@@ -49,10 +50,18 @@ def create_booking(request: ApiRequest) -> Answer:
     for name, known in references.items():
         if ids[name] not in known:
             raise ApiError(400, f"{name} {ids[name]} does not exist")
+    for name in ("billingContactId", "guarantorContactId"):
+        if body.get(name) is not None and _whole(body[name], name) not in portfolio.contacts:
+            raise ApiError(400, f"{name} {body[name]} does not exist")
+    reserve = body.get("reserveForMinutes")
+    if reserve is not None and (
+        isinstance(reserve, bool) or not isinstance(reserve, int) or not 1 <= reserve <= 10080
+    ):
+        raise ApiError(400, "reserveForMinutes must be a whole number of minutes, 1 to 10080")
     stays = body["roomStays"]
     if not isinstance(stays, list):
         raise ApiError(400, "roomStays must be a list")
-    planned = [_plan_stay(request, index, stay) for index, stay in enumerate(stays)]
+    planned = [_plan_stay(request, index, stay, reserve) for index, stay in enumerate(stays)]
     booking = portfolio.add_booking(
         ids["bookingContactId"],
         channel_id=ids["channelId"],
@@ -63,12 +72,14 @@ def create_booking(request: ApiRequest) -> Answer:
     booking.billing_frequency_id = ids["billingFrequencyId"]
     booking.booking_type_id = ids["bookingTypeId"]
     for unit_id, start, end in planned:
-        portfolio.add_stay(unit_id, start, end, status="ENQUIRY", booking_id=booking.id)
+        stay = portfolio.add_stay(unit_id, start, end, status="ENQUIRY", booking_id=booking.id)
+        if reserve is not None:
+            stay.reserved_until = portfolio.now() + datetime.timedelta(minutes=reserve)
     return Answer(201, {"id": booking.id, "bookingReference": booking.reference})
 
 
 def _plan_stay(
-    request: ApiRequest, index: int, stay: Any
+    request: ApiRequest, index: int, stay: Any, reserve: int | None
 ) -> tuple[int, datetime.date, datetime.date]:
     portfolio = request.portfolio
     where = f"roomStays[{index}]"
@@ -85,6 +96,8 @@ def _plan_stay(
         unit = portfolio.units.get(_whole(stay["unitId"], f"{where}.unitId"))
         if unit is None or unit.unit_type_id != plan.unit_type_id:
             raise ApiError(400, f"{where}.unitId {stay['unitId']} is not a unit of this rate")
+        if reserve is not None and not portfolio.is_free(unit.id, start, end):
+            raise ApiError(409, f"{where}: unit {unit.id} cannot be reserved on those dates")
         return unit.id, start, end
     free = [
         unit.id
@@ -99,7 +112,7 @@ def _plan_stay(
 def update_statuses(request: ApiRequest) -> Any:
     """Move room stays of a booking to PENDING, CONFIRMED or CHECKED_IN, all or none."""
     portfolio = request.portfolio
-    booking_id = request.record(portfolio.bookings, "Booking").id
+    booking_id = request.record(portfolio.bookings, "Booking", "bookingId").id
     body = require_fields(request.json(), ("statusUpdates",))
     updates = body["statusUpdates"]
     if not isinstance(updates, list):
@@ -117,7 +130,13 @@ def update_statuses(request: ApiRequest) -> Any:
         if status not in _MOVES:
             raise ApiError(400, f"{where}.status must be one of {', '.join(_MOVES)}")
         if stay.status != status and stay.status not in _MOVES[status]:
-            raise ApiError(409, f"{where}: a {stay.status} room stay cannot become {status}")
+            raise ApiError(400, f"{where}: a {stay.status} room stay cannot become {status}")
+        if status == "CHECKED_IN" and not stay.start <= portfolio.today < stay.end:
+            raise ApiError(
+                400,
+                f"{where}: room stay {stay.id} runs {stay.start} to {stay.end}; it can only be "
+                f"checked in on one of its nights",
+            )
         moves.append((stay, status))
     for stay, status in moves:
         try:
@@ -162,11 +181,12 @@ ROUTES = [
         },
         sample=lambda p: {"id": 20001, "bookingReference": "20261128-20001"},
         guess="201 and the unit chosen when roomStays name no unitId are guesses; unknown "
-        "ids are 400, no free unit 409.",
+        "ids are 400, no free unit 409. With reserveForMinutes the ENQUIRY stays hold their "
+        "units for that long (documented), at most a week (a guess).",
     ),
     Route(
         "PUT",
-        "/api/v3/bookings/{id}/updateStatuses",
+        "/api/v3/bookings/{bookingId}/updateStatuses",
         update_statuses,
         "Move room stays of a booking to PENDING, CONFIRMED or CHECKED_IN",
         "Bookings",
@@ -174,6 +194,7 @@ ROUTES = [
         source="doc",
         sample=lambda p: [shapes.room_stay_row(p, next(iter(p.room_stays.values())))],
         guess="The answer (the changed room-stay rows) and which moves are allowed are "
-        "guesses; a disallowed move or a double booking is 409.",
+        "guesses; a disallowed move, or a check-in outside the stay's nights, is 400; a "
+        "double booking is 409.",
     ),
 ]

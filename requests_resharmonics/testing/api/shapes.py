@@ -99,9 +99,11 @@ def room_stay_detail(portfolio: Portfolio, stay: RoomStay) -> Json:
         "lateCheckOut": stay.late_check_out,
         "externalNotes": stay.external_notes,
         "opsInformation": stay.ops_information,
+        "additionalAccessInformation": None,
         "booking": {"id": booking.id, "bookingReference": booking.reference},
         "roomStayStatus": stay.status,
         "unit": _unit_ref(portfolio, portfolio.units[stay.unit_id]),
+        "locked": stay.locked,
     }
 
 
@@ -122,7 +124,8 @@ def guest_stay_row(portfolio: Portfolio, guest: GuestStay) -> Json:
 def guest_stay_detail(portfolio: Portfolio, guest: GuestStay) -> Json:
     """Return ``GET /api/v3/guestStays/{id}``: it nests contact and room stay (doc).
 
-    Their inner fields are a guess, reusing the shapes the API writes elsewhere.
+    Their inner fields are the description's, and ``unit`` and ``emailAddress`` a guess;
+    ``numberOfAdults`` counts the stay's guests (the fake has no children or infants).
     """
     stay = portfolio.room_stays[guest.room_stay_id]
     return {
@@ -137,6 +140,11 @@ def guest_stay_detail(portfolio: Portfolio, guest: GuestStay) -> Json:
             "startDate": _day(stay.start),
             "endDate": _day(stay.end),
             "roomStayStatus": stay.status,
+            "netAmount": stay.net_amount,
+            "vatAmount": stay.vat_amount,
+            "numberOfAdults": len(stay.guests),
+            "numberOfChildren": 0,
+            "numberOfInfants": 0,
             "unit": _unit_ref(portfolio, portfolio.units[stay.unit_id]),
         },
     }
@@ -183,15 +191,23 @@ def unit_type(portfolio: Portfolio, kind: UnitType) -> Json:
 
 
 def building(portfolio: Portfolio, building_id: int) -> Json:
-    """Return a building: ``id`` and ``buildingName`` (client); ``address`` is a guess."""
+    """Return a building: ``id`` and ``buildingName`` (client), the rest as POST's body (doc).
+
+    That the list writes what the create body holds is a guess.
+    """
     record = portfolio.buildings[building_id]
     return {
         "id": record.id,
         "buildingName": record.name,
-        "address": {
+        "buildingManagementType": record.management_type,
+        "buildingAddress": {
+            "id": record.id,
             "addressLine1": record.address_line1,
+            "addressLine2": None,
+            "addressLine3": None,
             "city": record.city,
-            "postcode": record.postcode,
+            "postCode": record.postcode,
+            "country": {"id": 826, "name": "United Kingdom"},
         },
     }
 
@@ -199,19 +215,22 @@ def building(portfolio: Portfolio, building_id: int) -> Json:
 def contact(portfolio: Portfolio, record: Contact) -> Json:
     """Return a contact (doc).
 
-    ``primaryContactEmailAddress`` follows the create body (client) and the inner fields of
-    ``contactSalesAccount`` follow ``bookingAccount`` (a guess).
+    The fields are those a room stay's guests show (doc); ``primaryContactEmailAddress``
+    follows the create body (client).
     """
     return {
         "id": record.id,
         "firstName": record.first_name,
-        "lastName": record.last_name,
         "middleNames": record.middle_names,
+        "lastName": record.last_name,
+        "jobTitle": record.job_title,
+        "department": record.department,
+        "preferences": record.preferences,
         "status": record.status,
         "marketingOptOut": record.marketing_opt_out,
         "primaryContactEmailAddress": {"email": record.email, "primary": True},
         "contactSalesAccount": (
-            _account(portfolio, record.account_id) if record.account_id is not None else None
+            _sales_account(portfolio, record.account_id) if record.account_id is not None else None
         ),
     }
 
@@ -226,21 +245,31 @@ def rate(
     """Return a rate with its calendar from ``start`` to ``end`` inclusive (doc, live).
 
     ``held`` is `Portfolio.held_nights_by_unit` of the rate's unit type: ``bookable`` on a
-    date is whether any of those units is free that night. ``ratePlan``'s inner fields are a
-    guess.
+    date is whether any of those units is free that night.
     """
     calendar = []
     day = start
     while day <= end:
-        calendar.append(
-            {
-                "id": plan.id * 1_000_000 + day.toordinal() % 1_000_000,
-                "date": _day(day),
-                "amount": portfolio.price(plan, day),
-                "bookable": any(day not in nights for nights in held),
-            }
-        )
+        calendar.append(rate_segment(portfolio, plan, day, held))
         day += datetime.timedelta(days=1)
+    return {**rate_detail(portfolio, plan), "rates": calendar}
+
+
+def rate_segment(
+    portfolio: Portfolio, plan: RatePlan, day: datetime.date, held: list[set[datetime.date]]
+) -> Json:
+    """Return one date of a rate's calendar (doc): its price and whether a unit is free."""
+    return {
+        "id": plan.id * 1_000_000 + day.toordinal() % 1_000_000,
+        "date": _day(day),
+        "amount": portfolio.price(plan, day),
+        "bookable": any(day not in nights for nights in held),
+    }
+
+
+def rate_detail(portfolio: Portfolio, plan: RatePlan) -> Json:
+    """Return a rate without its calendar (``GET /api/v3/rates/{id}``; that shape is a guess)."""
+    kind = portfolio.unit_types[plan.unit_type_id]
     return {
         "id": plan.id,
         "rateCode": plan.code,
@@ -248,8 +277,14 @@ def rate(
         "name": plan.name,
         "shortName": plan.short_name,
         "occupancyCount": plan.occupancy,
-        "ratePlan": {"id": plan.id, "name": plan.name},
-        "rates": calendar,
+        "ratePlan": {
+            "id": plan.id,
+            "title": plan.name,
+            "description": f"{plan.name} for {kind.name}",
+            "vatInclusive": False,
+            "webDescription": f"{plan.name}: {kind.description}",
+            "bookingTermsId": 1,
+        },
     }
 
 
@@ -267,6 +302,70 @@ def _account(portfolio: Portfolio, account_id: int) -> Json:
     return {"id": account_id, "company": {"id": company.id, "companyName": company.name}}
 
 
+def _sales_account(portfolio: Portfolio, account_id: int) -> Json:
+    # contactSalesAccount as a room stay's guests show it (doc); the contact inside is a guess.
+    account = portfolio.accounts[account_id]
+    person = portfolio.contacts.get(account.contact_id or 0)
+    return {
+        **_account(portfolio, account_id),
+        "accountCode": account.code,
+        "contact": (
+            {"id": person.id, "firstName": person.first_name, "lastName": person.last_name}
+            if person
+            else None
+        ),
+        "externalId": account.external_id,
+    }
+
+
 def _local_time(value: datetime.time) -> Json:
     # How Jackson writes a java.time.LocalTime without the JSR-310 module (doc).
     return {"hour": value.hour, "minute": value.minute, "second": value.second, "nano": 0}
+
+
+def booking_detail(portfolio: Portfolio, booking_id: int) -> Json:
+    """Return ``GET /api/v3/bookings/{id}`` (a guess: a public client reads it, no page was seen).
+
+    The names are those the booking rows and the create body use.
+    """
+    booking = portfolio.bookings[booking_id]
+    channel = portfolio.channels[booking.channel_id]
+    kind = portfolio.booking_types.get(booking.booking_type_id or 0)
+    frequency = portfolio.billing_frequencies.get(booking.billing_frequency_id or 0)
+    organisation = portfolio.organisations[booking.organisation_id]
+    stays = sorted(
+        (stay for stay in portfolio.room_stays.values() if stay.booking_id == booking.id),
+        key=lambda stay: stay.id,
+    )
+    accounts = {
+        "bookingAccount": booking.booking_account_id,
+        "billingAccount": booking.billing_account_id,
+    }
+    return {
+        "id": booking.id,
+        "bookingReference": booking.reference,
+        "customerReference": booking.customer_reference,
+        "otaReference": booking.ota_reference,
+        "bookingContact": contact_ref(portfolio.contacts[booking.contact_id]),
+        "channel": {"id": channel.id, "name": channel.name},
+        "bookingType": {"id": kind.id, "name": kind.name} if kind else None,
+        "billingFrequency": {"id": frequency.id, "name": frequency.name} if frequency else None,
+        **{
+            name: _account(portfolio, key) if key in portfolio.accounts else None
+            for name, key in accounts.items()
+        },
+        "organisationSettingsId": organisation.id,
+        "organisationSettingsName": organisation.name,
+        "roomStays": [
+            {
+                "id": stay.id,
+                "roomStayStatus": stay.status,
+                "startDate": _day(stay.start),
+                "endDate": _day(stay.end),
+                "unit": _unit_ref(portfolio, portfolio.units[stay.unit_id]),
+                "netAmount": stay.net_amount,
+                "vatAmount": stay.vat_amount,
+            }
+            for stay in stays
+        ],
+    }
