@@ -6,20 +6,20 @@ import argparse
 import datetime
 import json
 import os
-import re
 import signal
 import sys
 import textwrap
 import threading
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import requests
 
-from . import config
+from . import config, failures
 from ._version import __version__
 from .cache.base import TokenCache
-from .errors import ConfigurationError, ResharmonicsError
+from .errors import ConfigurationError, ConfigurationWarning, ResharmonicsError
 from .progress import progress_bar
 from .session import ResharmonicsSession
 
@@ -30,14 +30,22 @@ _NOTHING = object()
 
 #: The fake server's own credential variables: never the real ones, so that a real secret in
 #: the environment is not taken for the fake's and printed.
-FAKE_CLIENT_ID_VAR = "RESHARMONICS_FAKE_CLIENT_ID"
-FAKE_CLIENT_SECRET_VAR = "RESHARMONICS_FAKE_CLIENT_SECRET"
+FAKE_CLIENT_ID_VAR = config.FAKE_CLIENT_ID_VAR
+FAKE_CLIENT_SECRET_VAR = config.FAKE_CLIENT_SECRET_VAR
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return its exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
+    with warnings.catch_warnings():
+        # Settings warnings (a misspelt variable...) as one line of ours, every time.
+        warnings.simplefilter("always", ConfigurationWarning)
+        warnings.showwarning = _show_warning
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.run(args))
     except ConfigurationError as error:
@@ -62,6 +70,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _fail(message: str) -> None:
     print(f"resharmonics: error: {message}", file=sys.stderr)
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+    kind = "warning" if issubclass(category, ConfigurationWarning) else category.__name__
+    print(f"resharmonics: {kind}: {message}", file=sys.stderr)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -327,13 +340,11 @@ def _fake_server(args: argparse.Namespace) -> int:
 
 
 def _describe_failure(error: requests.RequestException) -> str:
-    """Name the URL and the cause of a failed request, without urllib3's object reprs."""
+    """Name the URL and the cause of a failed request in words, and a default it used."""
     url = error.request.url if error.request is not None else None
-    reason: object = error.args[0] if error.args else error
-    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
-    cause = re.sub(r"<[^<>]*>: ", "", str(reason)) or type(error).__name__
-    where = f" to {url}" if url else ""
-    return f"the request{where} failed: {cause}"
+    if not url:
+        return f"the request failed: {failures.describe(error)}"
+    return f"the request to {url}{config.default_note(url)} failed: {failures.describe(error, url)}"
 
 
 def _excerpt(response: requests.Response, limit: int = 300) -> str:
