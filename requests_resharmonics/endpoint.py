@@ -173,14 +173,14 @@ class TokenEndpoint:
             except requests.Timeout:
                 return self._timed_out(watch.attempts, started)
             except (requests.RequestException, Urllib3HTTPError, OSError, ValueError) as error:
-                return self._error(f"failed ({self._reason(error)})")
+                return self._error(f"failed: {self._cause(error)}")
             with response:
                 try:
                     content = response.raw.read(_MAX_ANSWER_BYTES + 1, decode_content=True)
                 except (requests.RequestException, Urllib3HTTPError, OSError, ValueError) as error:
                     if watch.expired:
                         return self._timed_out(watch.attempts, started)
-                    what = f"was cut off while answering ({self._reason(error)})"
+                    what = f"was cut off while answering: {self._cause(error)}"
                     return self._error(what, response.status_code)
                 if watch.expired:  # the deadline cut the body short: what arrived is partial
                     return self._timed_out(watch.attempts, started)
@@ -223,6 +223,9 @@ class TokenEndpoint:
     def _excerpt(self, text: str, limit: int = 200) -> str:
         """Return network text masked first, then cut: a cut must not split a secret."""
         return _short(self.scrub(text), limit)
+
+    def _cause(self, error: BaseException) -> str:
+        return self._excerpt(failures.describe(error, self.token_url), 300)
 
     def _reason(self, error: BaseException) -> str:
         return self._excerpt(f"{type(error).__name__}: {error}", 300)

@@ -14,7 +14,7 @@ import re
 import socket
 import ssl
 from collections.abc import Iterator
-from http.client import RemoteDisconnected
+from http.client import IncompleteRead, RemoteDisconnected
 from urllib.parse import urlsplit
 
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
@@ -36,6 +36,13 @@ def describe(error: BaseException, url: str | None = None) -> str:
         >>> describe(error, "https://127.0.0.1:8181/oauth2/token")
         '127.0.0.1:8181 does not speak TLS (a plain-http port? try http://)'
     """
+    try:
+        return _describe(error, url)
+    except Exception:  # a message must never be the next failure
+        return f"{_host(url)}: {type(error).__name__}"
+
+
+def _describe(error: BaseException, url: str | None) -> str:
     host = _host(url)
     causes = list(_chain(error))
     for cause in causes:
@@ -64,6 +71,12 @@ def describe(error: BaseException, url: str | None = None) -> str:
         if isinstance(cause, (ReadTimeoutError, TimeoutError, socket.timeout)):
             return f"{host} did not answer in time"
     for cause in causes:
+        if isinstance(cause, IncompleteRead):
+            # http.client keeps the bytes read, urllib3's subclass their count.
+            partial: object = cause.partial
+            got = partial if isinstance(partial, int) else len(cause.partial)
+            more = f" ({cause.expected} more were announced)" if cause.expected else ""
+            return f"{host} closed the connection {got} bytes into the body{more}"
         if isinstance(cause, (ConnectionResetError, RemoteDisconnected, BrokenPipeError)):
             return f"{host} closed the connection without answering"
     return f"{host}: {_words(causes[-1])}"
@@ -101,7 +114,9 @@ def _words(error: BaseException) -> str:
     text = str(error) or type(error).__name__
     text = re.sub(r"<[^<>]*>:? ?", "", text)
     text = re.sub(r"\w*(ConnectionPool|Pool)\(host=[^)]*\): ", "", text)
-    text = re.sub(r"\s+", " ", text).strip(" ()'\"")
+    text = re.sub(r"\s+", " ", text).strip()
+    if text.startswith("(") and text.endswith(")"):
+        text = text[1:-1].strip(" ,'\"")
     if len(text) <= _MAX_WORDS:
         return text
     return text[:_MAX_WORDS].rsplit(" ", 1)[0] + " ..."

@@ -8,6 +8,7 @@ attempts made are said as they were.
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -127,8 +128,8 @@ def test_settings_of_one_environment_warn_about_nothing(
         ResharmonicsSession().close()
         fake_resharmonics.session().close()
         ResharmonicsSession("id", "secret").close()  # production, both defaults
-        testing = {"environment": "testing", "token_url": "https://auth.example/oauth2/token"}
-        ResharmonicsSession("id", "secret", **testing).close()
+        testing_token_url = "https://auth.example/oauth2/token"
+        ResharmonicsSession("id", "secret", testing_token_url, environment="testing").close()
 
 
 def test_the_cli_says_it_used_the_production_default_after_a_typo(
@@ -303,3 +304,13 @@ def test_unknown_hosts_are_not_looked_up_by_these_tests(looked_up: list[str]) ->
     with pytest.raises(requests.ConnectionError):
         requests.get("http://not-here.invalid/", timeout=1)
     assert looked_up == ["not-here.invalid"]
+
+
+def test_an_answer_cut_off_says_how_far_it_got(fake_resharmonics: FakeResharmonics) -> None:
+    fake_resharmonics.fail_token_requests("cut-off", "cut-off", "cut-off")
+    with pytest.raises(TokenRequestError) as caught:
+        fake_resharmonics.auth(timeout=2).fetch_token()
+    message = str(caught.value)
+    assert "was cut off while answering: 127.0.0.1:" in message
+    assert re.search(r"closed the connection \d+ bytes into the body \(\d+ more were", message)
+    assert not any(noise in message for noise in NOT_URLLIB3)
