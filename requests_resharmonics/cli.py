@@ -39,8 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     with warnings.catch_warnings():
-        # Settings warnings (a misspelt variable...) as one line of ours, every time.
-        warnings.simplefilter("always", ConfigurationWarning)
+        # Settings warnings (a misspelt variable...) as one line of ours, each once.
+        warnings.simplefilter("default", ConfigurationWarning)
         warnings.showwarning = _show_warning
         return _run(args)
 

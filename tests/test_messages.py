@@ -144,6 +144,7 @@ def test_the_cli_says_it_used_the_production_default_after_a_typo(
     err = capsys.readouterr().err
     assert status == 1
     lines = err.strip().splitlines()
+    assert len(lines) == 2  # the warning once, though the session and its auth both check
     assert lines[0] == (
         "resharmonics: warning: RESHARMONICS_TOKEN_ULR is set, but requests-resharmonics "
         "does not read it: did you mean RESHARMONICS_TOKEN_URL?"
