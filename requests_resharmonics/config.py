@@ -37,7 +37,9 @@ KNOWN_VARIABLES = frozenset(
         FAKE_CLIENT_SECRET_VAR,
     }
 )
+_FAKE_VARIABLES = frozenset({FAKE_CLIENT_ID_VAR, FAKE_CLIENT_SECRET_VAR})
 _PREFIX = "RESHARMONICS_"
+_PACKAGE = __name__.rpartition(".")[0]
 
 PRODUCTION_TOKEN_URL = "https://auth.rerumapp.uk/oauth2/token"
 
@@ -183,9 +185,6 @@ def warn_about_unknown_variables() -> None:
         warn(f"{name} is set, but requests-resharmonics does not read it: {hint}")
 
 
-_FAKE_VARIABLES = frozenset({FAKE_CLIENT_ID_VAR, FAKE_CLIENT_SECRET_VAR})
-
-
 def warn_if_environments_differ(token_url_value: str, base_url_value: str) -> None:
     """Warn when the token URL and the API address belong to different environments.
 
@@ -210,10 +209,11 @@ def warn_if_environments_differ(token_url_value: str, base_url_value: str) -> No
 
 
 def default_note(url: str) -> str:
-    """Return ``" (the default: VARIABLE is not set)"`` for a preset URL its variable left.
+    """Return a note naming the default, if ``url`` is a preset that no variable replaced.
 
-    Errors and warnings name the defaults they used, so that a misspelt or unset variable
-    shows at once.
+    For example ``" (production's, the default: RESHARMONICS_TOKEN_URL is not set)"``, else
+    ``""``. Errors and warnings name the defaults they used, so that a misspelt or unset
+    variable shows at once.
     """
     url = url.rstrip("/")
     if url == PRODUCTION_TOKEN_URL and setting(None, TOKEN_URL_VAR) is None:
@@ -239,7 +239,7 @@ def warn(message: str) -> None:
     """
     level = 1
     frame = sys._getframe(1)
-    while frame is not None and frame.f_globals.get("__name__", "").startswith(__package__):
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(_PACKAGE + "."):
         frame = frame.f_back  # type: ignore[assignment]
         level += 1
     warnings.warn(message, ConfigurationWarning, stacklevel=level + 1)
