@@ -72,9 +72,18 @@ def _fail(message: str) -> None:
     print(f"resharmonics: error: {message}", file=sys.stderr)
 
 
-def _show_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
-    kind = "warning" if issubclass(category, ConfigurationWarning) else category.__name__
-    print(f"resharmonics: {kind}: {message}", file=sys.stderr)
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    if issubclass(category, ConfigurationWarning):
+        print(f"resharmonics: warning: {message}", file=sys.stderr)
+    else:  # another library's warning: as Python shows it
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 def _parser() -> argparse.ArgumentParser:
