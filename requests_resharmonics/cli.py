@@ -46,6 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    config.warn_about_unknown_variables()  # every command, fake-server's variables included
     try:
         return int(args.run(args))
     except ConfigurationError as error:

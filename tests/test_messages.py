@@ -8,8 +8,11 @@ attempts made are said as they were.
 
 from __future__ import annotations
 
+import os
 import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 import warnings
@@ -36,8 +39,6 @@ NOT_URLLIB3 = ("Pool(", "Max retries", "object at 0x", "Caused by", "<")
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> pytest.MonkeyPatch:
     """No RESHARMONICS_* variable of the machine's, and a cache folder of the test's own."""
-    import os
-
     for name in list(os.environ):
         if name.startswith("RESHARMONICS_"):
             monkeypatch.delenv(name)
@@ -315,3 +316,27 @@ def test_an_answer_cut_off_says_how_far_it_got(fake_resharmonics: FakeResharmoni
     assert "was cut off while answering: 127.0.0.1:" in message
     assert re.search(r"closed the connection \d+ bytes into the body \(\d+ more were", message)
     assert not any(noise in message for noise in NOT_URLLIB3)
+
+
+def test_the_fake_server_command_names_a_misspelt_variable_too() -> None:
+    env = {
+        name: value for name, value in os.environ.items() if not name.startswith("RESHARMONICS_")
+    }
+    env["RESHARMONICS_FAKE_CLIENT_SECRT"] = "not-read"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "requests_resharmonics", "fake-server"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        assert "fake Res:Harmonics server running" in server.stdout.readline()
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=30)
+    assert err.splitlines()[0] == (
+        "resharmonics: warning: RESHARMONICS_FAKE_CLIENT_SECRT is set, but "
+        "requests-resharmonics does not read it: did you mean RESHARMONICS_FAKE_CLIENT_SECRET?"
+    )
