@@ -77,8 +77,9 @@ def test_every_promised_python_is_tested_and_no_other() -> None:
     tested = {f"3.{env[3:]}" for env in re.findall(r"py3\d+", envlist)}
     tested.add(_read("tox.ini")["testenv:dist"]["basepython"].removeprefix("python"))
     assert tested == promised
-    loop = re.search(r"for version in ([\d. ]+); do", (ROOT / ".ci" / "run").read_text())
-    assert loop and set(loop[1].split()) == promised
+    if (ROOT / ".ci").exists():  # a checkout's, not an sdist's
+        loop = re.search(r"for version in ([\d. ]+); do", (ROOT / ".ci" / "run").read_text())
+        assert loop and set(loop[1].split()) == promised
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert f'target-version = "py{oldest_python().replace(".", "")}"' in pyproject
     assert f'python_version = "{oldest_python()}"' in pyproject
