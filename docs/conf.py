@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from requests_resharmonics import __version__
 
 project = "requests-resharmonics"
@@ -19,7 +22,30 @@ napoleon_numpy_docstring = False
 # own examples run in the test suite against the fake (tests/test_readme_examples.py).
 doctest_test_doctest_blocks = ""
 
+# README.rst is also read on GitHub and PyPI, which know no Sphinx roles: its references to
+# other sections are substitutions, defined at its end for those readers and here as Sphinx
+# references, so that a section moved to another page breaks this build, not the reader.
+rst_prolog = """
+.. |exports| replace:: :ref:`exports`
+.. |configuration| replace:: :ref:`configuration`
+"""
+
 html_theme = "alabaster"
 html_static_path = ["_static"]
 html_title = f"requests-resharmonics {release}"
 exclude_patterns = ["_build"]
+
+
+_URI_LOOKALIKE = re.compile(r"(?<![`\\])Res:Harmonics")
+
+
+def _escape_the_service_name(
+    app: object, what: str, name: str, obj: object, options: object, lines: list[str]
+) -> None:
+    """Keep docutils from reading "Res:Harmonics" in a docstring as a link (a ``res:`` URI)."""
+    lines[:] = [_URI_LOOKALIKE.sub(r"Res\\:Harmonics", line) for line in lines]
+
+
+def setup(app: Any) -> None:
+    """Connect the docstring hook."""
+    app.connect("autodoc-process-docstring", _escape_the_service_name)

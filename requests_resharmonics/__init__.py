@@ -15,6 +15,7 @@ from .auth import ResharmonicsAuth
 from .cache import FileTokenCache, MemoryTokenCache, RedisTokenCache, TokenCache
 from .errors import (
     ConfigurationError,
+    ConfigurationWarning,
     InsecureTransportError,
     ResharmonicsError,
     TokenRequestError,
@@ -25,6 +26,7 @@ from .token import Token
 
 __all__ = [
     "ConfigurationError",
+    "ConfigurationWarning",
     "FileTokenCache",
     "InsecureTransportError",
     "MemoryTokenCache",

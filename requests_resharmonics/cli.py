@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import textwrap
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import requests
 
-from . import config
+from . import config, failures
 from ._version import __version__
 from .cache.base import TokenCache
-from .errors import ConfigurationError, ResharmonicsError
+from .errors import ConfigurationError, ConfigurationWarning, ResharmonicsError
 from .progress import progress_bar
 from .session import ResharmonicsSession
 from .testing._command import add_fake_server_command
@@ -30,6 +30,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return its exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
+    with warnings.catch_warnings():
+        # Settings warnings (a misspelt variable...) as one line of ours, each once.
+        warnings.simplefilter("default", ConfigurationWarning)
+        warnings.showwarning = _show_warning
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    config.warn_about_unknown_variables()  # every command, fake-server's variables included
     try:
         return int(args.run(args))
     except ConfigurationError as error:
@@ -54,6 +63,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _fail(message: str) -> None:
     print(f"resharmonics: error: {message}", file=sys.stderr)
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    if issubclass(category, ConfigurationWarning):
+        print(f"resharmonics: warning: {message}", file=sys.stderr)
+    else:  # another library's warning: as Python shows it
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -237,13 +260,11 @@ def _print_items(items: Iterator[Any], *, jsonl: bool) -> None:
 
 
 def _describe_failure(error: requests.RequestException) -> str:
-    """Name the URL and the cause of a failed request, without urllib3's object reprs."""
+    """Name the URL and the cause of a failed request in words, and a default it used."""
     url = error.request.url if error.request is not None else None
-    reason: object = error.args[0] if error.args else error
-    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
-    cause = re.sub(r"<[^<>]*>: ", "", str(reason)) or type(error).__name__
-    where = f" to {url}" if url else ""
-    return f"the request{where} failed: {cause}"
+    if not url:
+        return f"the request failed: {failures.describe(error)}"
+    return f"the request to {url}{config.default_note(url)} failed: {failures.describe(error, url)}"
 
 
 def _excerpt(response: requests.Response, limit: int = 300) -> str:

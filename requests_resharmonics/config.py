@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import ipaddress
 import os
+import sys
+import warnings
 from urllib.parse import urlsplit
 
-from .errors import ConfigurationError, InsecureTransportError
+from .errors import ConfigurationError, ConfigurationWarning, InsecureTransportError
 
 CLIENT_ID_VAR = "RESHARMONICS_CLIENT_ID"
 CLIENT_SECRET_VAR = "RESHARMONICS_CLIENT_SECRET"
@@ -15,6 +18,28 @@ TOKEN_URL_VAR = "RESHARMONICS_TOKEN_URL"
 SCOPE_VAR = "RESHARMONICS_SCOPE"
 BASE_URL_VAR = "RESHARMONICS_BASE_URL"
 ENVIRONMENT_VAR = "RESHARMONICS_ENVIRONMENT"
+#: The command line's fake server reads its own credentials, never the real ones.
+FAKE_CLIENT_ID_VAR = "RESHARMONICS_FAKE_CLIENT_ID"
+FAKE_CLIENT_SECRET_VAR = "RESHARMONICS_FAKE_CLIENT_SECRET"
+
+#: Every ``RESHARMONICS_*`` variable the library and its command line read. Any other one
+#: that is set is most likely a typo of one of these, which would leave the setting at its
+#: default (production), so it is warned about.
+KNOWN_VARIABLES = frozenset(
+    {
+        CLIENT_ID_VAR,
+        CLIENT_SECRET_VAR,
+        TOKEN_URL_VAR,
+        SCOPE_VAR,
+        BASE_URL_VAR,
+        ENVIRONMENT_VAR,
+        FAKE_CLIENT_ID_VAR,
+        FAKE_CLIENT_SECRET_VAR,
+    }
+)
+_FAKE_VARIABLES = frozenset({FAKE_CLIENT_ID_VAR, FAKE_CLIENT_SECRET_VAR})
+_PREFIX = "RESHARMONICS_"
+_PACKAGE = __name__.rpartition(".")[0]
 
 PRODUCTION_TOKEN_URL = "https://auth.rerumapp.uk/oauth2/token"
 
@@ -66,7 +91,10 @@ def token_url(value: str | None, environment_name: str) -> str:
     """Return the token URL: the argument, else ``RESHARMONICS_TOKEN_URL``, else the preset.
 
     Only production's token URL is public; for the testing environment it must be given.
+    Every auth object and session asks this first, so it also warns about the set
+    ``RESHARMONICS_*`` variables the library does not read.
     """
+    warn_about_unknown_variables()
     found = setting(value, TOKEN_URL_VAR) or TOKEN_URLS.get(environment_name)
     if found is None:
         raise ConfigurationError(
@@ -131,3 +159,87 @@ def check_url(url: str, what: str) -> str:
             "(http is allowed only for localhost, or with OAUTHLIB_INSECURE_TRANSPORT=1)"
         )
     return url.strip()
+
+
+def unknown_variables() -> list[str]:
+    """Return the set ``RESHARMONICS_*`` environment variables that the library does not read."""
+    return sorted(
+        name
+        for name in os.environ
+        if name.upper().startswith(_PREFIX) and name.upper() not in KNOWN_VARIABLES
+    )
+
+
+def warn_about_unknown_variables() -> None:
+    """Warn about each set ``RESHARMONICS_*`` variable the library does not read.
+
+    A misspelt variable is not an error (the settings may come from arguments), but it
+    leaves its setting at the default, which may send the credentials to production.
+    """
+    for name in unknown_variables():
+        close = difflib.get_close_matches(name.upper(), sorted(KNOWN_VARIABLES), n=1)
+        if close:
+            hint = f"did you mean {close[0]}?"
+        else:
+            hint = "the library reads " + ", ".join(sorted(KNOWN_VARIABLES - _FAKE_VARIABLES))
+        warn(f"{name} is set, but requests-resharmonics does not read it: {hint}")
+
+
+def warn_if_environments_differ(token_url_value: str, base_url_value: str) -> None:
+    """Warn when the token URL and the API address belong to different environments.
+
+    A token from a testing (or fake) token service sent to the production API, or a
+    production token sent to another API, is a mistake in the settings, most often a
+    variable that was misspelt and so left at its production default.
+    """
+    token_production = _host_of(token_url_value) == _host_of(PRODUCTION_TOKEN_URL)
+    api_production = _host_of(base_url_value) == _host_of(BASE_URLS["production"])
+    if token_production == api_production:
+        return
+    token_side = f"the token URL {token_url_value}{default_note(token_url_value)}"
+    api_side = f"the base URL {base_url_value}{default_note(base_url_value)}"
+    if api_production:
+        what = f"{token_side} is not production's, but {api_side} is the production API"
+    else:
+        what = f"{token_side} is production's, but {api_side} is not the production API"
+    warn(
+        f"{what}: tokens of one environment would be sent to the other; set "
+        f"{TOKEN_URL_VAR} and {BASE_URL_VAR} (or token_url= and base_url=) to one environment"
+    )
+
+
+def default_note(url: str) -> str:
+    """Return a note naming the default, if ``url`` is a preset that no variable replaced.
+
+    For example ``" (production's, the default: RESHARMONICS_TOKEN_URL is not set)"``, else
+    ``""``. Errors and warnings name the defaults they used, so that a misspelt or unset
+    variable shows at once.
+    """
+    url = url.rstrip("/")
+    if url == PRODUCTION_TOKEN_URL and setting(None, TOKEN_URL_VAR) is None:
+        return f" (production's, the default: {TOKEN_URL_VAR} is not set)"
+    for name, preset in BASE_URLS.items():
+        if (url == preset or url.startswith(preset + "/")) and not setting(None, BASE_URL_VAR):
+            return f" ({name}'s API, the default: {BASE_URL_VAR} is not set)"
+    return ""
+
+
+def _host_of(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def warn(message: str) -> None:
+    """Issue a `ConfigurationWarning` at the first frame outside this package.
+
+    Python shows each warning once per place in the caller's code, so a loop that builds
+    sessions warns once, and the place shown is the caller's, not the library's.
+    """
+    level = 1
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(_PACKAGE + "."):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    warnings.warn(message, ConfigurationWarning, stacklevel=level + 1)

@@ -27,11 +27,16 @@ class _Watch:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.expired = False
+        self.attempts = 0
         self._timer: threading.Timer | None = None
 
     def arm(self, connection: HTTPConnection) -> None:
         """Start the clock of a new attempt on ``connection``."""
         self._cancel()
+        # ``expired`` speaks of the latest attempt: a timer that ran out during the back-off
+        # before a retry cut nothing short, and the retry's answer is whole.
+        self.expired = False
+        self.attempts += 1
         timer = threading.Timer(self.seconds, self._expire, args=(connection,))
         timer.daemon = True
         timer.name = "requests-resharmonics-deadline"
@@ -61,7 +66,8 @@ class _Watch:
 def deadline(seconds: float) -> Any:
     """Give every attempt of the requests sent by this thread meanwhile ``seconds`` at most.
 
-    Yields the watch; its ``expired`` says whether a deadline cut an attempt short.
+    Yields the watch; its ``expired`` says whether a deadline cut the latest attempt short,
+    and ``attempts`` counts the attempts made (retries included).
     """
     watch = _Watch(seconds)
     previous = getattr(_attempts, "watch", None)

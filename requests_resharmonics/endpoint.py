@@ -15,7 +15,7 @@ from urllib3.exceptions import HTTPError as Urllib3HTTPError
 from urllib3.exceptions import NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 
-from . import config
+from . import config, failures
 from .cache.base import cache_key
 from .cache.codec import PlainCodec, SealedCodec
 from .deadline import DeadlineAdapter, deadline
@@ -26,6 +26,12 @@ from .token import Token, is_header_safe, jwt_expiry, positive_seconds
 
 DEFAULT_TIMEOUT = 10.0
 _MAX_ANSWER_BYTES = 1 << 20
+#: RFC 6749's error codes (5.2) and the two that token services also send: an answer with
+#: none of them did not come from a token service, so the URL is the first thing to check.
+_OAUTH2_ERRORS = frozenset(
+    {"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client"}
+    | {"unsupported_grant_type", "invalid_scope", "server_error", "temporarily_unavailable"}
+)
 
 
 class TokenEndpoint:
@@ -148,6 +154,7 @@ class TokenEndpoint:
 
     def _post(self, form: _Form) -> _Reply | TokenRequestError:
         """Send the token request; return its bounded answer, or the error."""
+        started = time.monotonic()
         with deadline(self.timeout) as watch:
             try:
                 response = self.session.post(
@@ -161,23 +168,25 @@ class TokenEndpoint:
                 )
             except requests.ConnectionError as error:
                 if watch.expired or _timed_out(error):
-                    return self._timed_out()
-                return self._error(f"could not connect ({self._reason(error)})")
+                    return self._timed_out(watch.attempts, started)
+                return self._error(f"could not connect: {failures.describe(error, self.token_url)}")
             except requests.Timeout:
-                return self._timed_out()
+                return self._timed_out(watch.attempts, started)
             except (requests.RequestException, Urllib3HTTPError, OSError, ValueError) as error:
-                return self._error(f"failed ({self._reason(error)})")
+                return self._error(f"failed: {self._cause(error)}")
             with response:
                 try:
                     content = response.raw.read(_MAX_ANSWER_BYTES + 1, decode_content=True)
                 except (requests.RequestException, Urllib3HTTPError, OSError, ValueError) as error:
                     if watch.expired:
-                        return self._timed_out()
-                    what = f"was cut off while answering ({self._reason(error)})"
+                        return self._timed_out(watch.attempts, started)
+                    what = f"was cut off while answering: {self._cause(error)}"
                     return self._error(what, response.status_code)
                 if watch.expired:  # the deadline cut the body short: what arrived is partial
-                    return self._timed_out()
-                return _Reply(response.status_code, response.headers, content or b"")
+                    return self._timed_out(watch.attempts, started)
+                return _Reply(
+                    response.status_code, response.headers, content or b"", watch.attempts
+                )
 
     @property
     def _proxies(self) -> dict[str, Any] | None:
@@ -193,7 +202,8 @@ class TokenEndpoint:
         error: str | None = None,
         description: str | None = None,
     ) -> TokenRequestError:
-        message = self.scrub(f"token request to {self.token_url} {what}")
+        where = f"{self.token_url}{config.default_note(self.token_url)}"
+        message = self.scrub(f"token request to {where} {what}")
         return TokenRequestError(
             message,
             status_code=status_code,
@@ -201,12 +211,21 @@ class TokenEndpoint:
             description=self.scrub(description) if description else description,
         )
 
-    def _timed_out(self) -> TokenRequestError:
-        return self._error(f"timed out after {self.timeout:g} s")
+    def _timed_out(self, attempts: int, started: float) -> TokenRequestError:
+        if attempts <= 1:
+            return self._error(f"timed out after {self.timeout:g} s")
+        spent = time.monotonic() - started
+        return self._error(
+            f"timed out: {attempts} attempts of up to {self.timeout:g} s each, "
+            f"{round(spent, 1):g} s in all"
+        )
 
     def _excerpt(self, text: str, limit: int = 200) -> str:
         """Return network text masked first, then cut: a cut must not split a secret."""
         return _short(self.scrub(text), limit)
+
+    def _cause(self, error: BaseException) -> str:
+        return self._excerpt(failures.describe(error, self.token_url), 300)
 
     def _reason(self, error: BaseException) -> str:
         return self._excerpt(f"{type(error).__name__}: {error}", 300)
@@ -306,14 +325,22 @@ class TokenEndpoint:
         if payload is None:
             kind = self._excerpt(reply.headers.get("Content-Type") or "no content type")
             what = f"was answered HTTP {status} ({kind}, not an OAuth2 error)"
-        else:
-            what = f"was refused: HTTP {status}"
-            if error:
-                what += f" {self._excerpt(error)}"
+        elif error:
+            what = f"was refused: HTTP {status} {self._excerpt(error)}"
             if description:
                 what += f": {self._excerpt(description)}"
+        else:
+            said = _text(payload.get("message"))
+            what = f"was answered HTTP {status}" + (f": {self._excerpt(said)}" if said else "")
+        if reply.attempts > 1:
+            what += f", after {reply.attempts} attempts"
         if error == "invalid_client":
             what += " (check the client id and secret)"
+        elif error not in _OAUTH2_ERRORS and 300 <= status < 500:
+            # A wrong path, or a URL that is not a token service's: no OAuth2 error body.
+            moved = reply.headers.get("Location")
+            where = f"; it redirects to {self._excerpt(moved)}" if moved else ""
+            what += f" (no OAuth2 error in the answer: check the token URL{where})"
         return self._error(what, status, error, description)
 
 
@@ -343,12 +370,13 @@ class _Form:
 class _Reply:
     """The token endpoint's answer, bounded; its repr shows no token."""
 
-    __slots__ = ("content", "headers", "status")
+    __slots__ = ("attempts", "content", "headers", "status")
 
-    def __init__(self, status: int, headers: Any, content: bytes) -> None:
+    def __init__(self, status: int, headers: Any, content: bytes, attempts: int = 1) -> None:
         self.status = status
         self.headers = headers
         self.content = content
+        self.attempts = attempts
 
     def __repr__(self) -> str:
         return f"<token endpoint answer: HTTP {self.status}, {len(self.content)} bytes>"

@@ -36,6 +36,20 @@ class InsecureTransportError(ConfigurationError):
     """
 
 
+class ConfigurationWarning(UserWarning):
+    """Settings that work but are probably not what was meant: a typo, mixed environments.
+
+    Warned once per place in your code: a ``RESHARMONICS_*`` variable the library does not
+    read (``RESHARMONICS_TOKEN_ULR``: did you mean ``RESHARMONICS_TOKEN_URL``?), or a token
+    URL and an API address from different environments, so that a token from one would be
+    sent to the other.
+
+    Example:
+        >>> import warnings
+        >>> warnings.filterwarnings("error", category=ConfigurationWarning)  # strict, in CI
+    """
+
+
 class TokenRequestError(ResharmonicsError, requests.RequestException):
     """The token endpoint did not give us a usable token.
 

@@ -117,6 +117,7 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         token_url = config.token_url(token_url, environment)
         base = config.setting(base_url, config.BASE_URL_VAR) or config.BASE_URLS[environment]
         self.base_url = config.check_url(base, "base URL").rstrip("/")
+        config.warn_if_environments_differ(token_url, self.base_url)
         auth = ResharmonicsAuth(
             client_id,
             client_secret,

@@ -78,7 +78,7 @@ def main(work: Path) -> int:
     venv.create(environment, with_pip=True)
     python = environment / "bin" / "python"
     run(python, "-m", "pip", "install", "--quiet", f"{wheel}[tests]")
-    env = {**os.environ, "RESHARMONICS_TEST_INSTALLED": "1"}
+    env = {**os.environ, "REQUESTS_RESHARMONICS_TEST_INSTALLED": "1"}
     env.pop("PYTHONPATH", None)
     run(python, "-m", "pytest", "-p", "no:cacheprovider", "-q", cwd=source, env=env)
     return 0

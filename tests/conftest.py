@@ -41,7 +41,7 @@ def add_echo(fake: FakeResharmonics) -> str:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Under scripts/check_distribution.py, prove the tests run on the installed wheel."""
-    if os.environ.get("RESHARMONICS_TEST_INSTALLED"):
+    if os.environ.get("REQUESTS_RESHARMONICS_TEST_INSTALLED"):
         import requests_resharmonics
 
         location = Path(requests_resharmonics.__file__).resolve()

@@ -307,7 +307,7 @@ def test_a_connection_error_names_the_url_and_the_cause(
     result = run("get", "/api/v3/units", env=env)
     assert result.returncode == 1
     assert f"http://127.0.0.1:{port}/api/v3/units" in result.stderr
-    assert "Connection refused" in result.stderr
+    assert "refused the connection" in result.stderr
     assert "object at 0x" not in result.stderr
 
 

@@ -23,6 +23,12 @@ log = logging.getLogger("requests_resharmonics")
 FILE_NAME = "tokens.json"
 #: A token cache holds a few hundred bytes per client: anything larger is not one.
 MAX_FILE_BYTES = 1 << 20
+#: A fetch lock unused for this long is removed by the next write. A fetch holds its lock
+#: for one token request (seconds) and marks it used when it takes it, so a lock this old
+#: is nobody's: removing it costs nothing, and keeping it would leave one file per client,
+#: secret or scope ever used.
+STALE_LOCK_SECONDS = 3600.0
+_FETCH_LOCK_SUFFIX = ".fetch.lock"
 # Never follow a link planted at the path, never block on a FIFO planted there.
 _OPEN_FLAGS = (
     os.O_RDONLY
@@ -205,6 +211,7 @@ class FileTokenCache(TokenCache):
             yield entries
             self._replace(entries)
             self._warned_corrupt = False
+            self._remove_stale_fetch_locks(now)
 
     def _prepare_directory(self) -> None:
         directory = self.path.parent
@@ -236,18 +243,31 @@ class FileTokenCache(TokenCache):
     def lock(self, key: str, wait: float) -> Iterator[bool]:
         """Hold the cross-process fetch lock of ``key`` (a lock file beside the cache)."""
         self._prepare_directory()
-        lock = self._filelock.FileLock(
-            f"{self.path}.{key[:16]}.fetch.lock", timeout=wait, mode=0o600
-        )
+        path = f"{self.path}.{key[:16]}{_FETCH_LOCK_SUFFIX}"
+        lock = self._filelock.FileLock(path, timeout=wait, mode=0o600)
         try:
             lock.acquire()
         except self._filelock.Timeout:
             yield False
             return
         try:
+            with contextlib.suppress(OSError):
+                os.utime(path)  # in use now: not stale for another STALE_LOCK_SECONDS
             yield True
         finally:
             lock.release()
+
+    def _remove_stale_fetch_locks(self, now: float) -> None:
+        """Remove our fetch locks that nobody took for `STALE_LOCK_SECONDS`."""
+        prefix = self.path.name + "."
+        with contextlib.suppress(OSError), os.scandir(self.path.parent) as found:
+            for entry in found:
+                if not (entry.name.startswith(prefix) and entry.name.endswith(_FETCH_LOCK_SUFFIX)):
+                    continue
+                with contextlib.suppress(OSError):
+                    info = entry.stat(follow_symlinks=False)
+                    if stat.S_ISREG(info.st_mode) and now - info.st_mtime > STALE_LOCK_SECONDS:
+                        os.unlink(entry.path)
 
 
 class CorruptCacheError(ValueError):

@@ -14,12 +14,13 @@ import signal
 import threading
 from typing import Any
 
+from .. import config
 from ._settings import EXPIRY_STYLES, MAX_DELAY, MAX_LIFETIME
 
 #: The fake server's own credential variables: never the real ones, so that a real secret in
 #: the environment is not taken for the fake's and printed.
-FAKE_CLIENT_ID_VAR = "RESHARMONICS_FAKE_CLIENT_ID"
-FAKE_CLIENT_SECRET_VAR = "RESHARMONICS_FAKE_CLIENT_SECRET"
+FAKE_CLIENT_ID_VAR = config.FAKE_CLIENT_ID_VAR
+FAKE_CLIENT_SECRET_VAR = config.FAKE_CLIENT_SECRET_VAR
 
 
 def add_fake_server_command(commands: Any) -> argparse.ArgumentParser:
