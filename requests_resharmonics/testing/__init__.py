@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+from ._cassettes import PLACEHOLDER_TOKEN, vcr_config
 from ._fake import (
     API_FAULTS,
     EXPIRED_BODY,
@@ -34,6 +35,7 @@ __all__ = [
     "API_FAULTS",
     "EXPIRED_BODY",
     "HOLDING_STATUSES",
+    "PLACEHOLDER_TOKEN",
     "ROOM_STAY_STATUSES",
     "TOKEN_FAULTS",
     "UNAUTHORIZED_BODY",
@@ -42,4 +44,5 @@ __all__ = [
     "FakeResharmonics",
     "Portfolio",
     "RecordedRequest",
+    "vcr_config",
 ]
