@@ -231,7 +231,7 @@ def resharmonics_source(
             documented status (the API's own defaults leave some out).
 
     Example:
-        >>> pipeline = dlt.pipeline("resharmonics", destination="duckdb")
+        >>> pipeline = dlt.pipeline("nightly", destination="duckdb", dataset_name="resharmonics")
         >>> pipeline.run(resharmonics_source())
     """
     name = config.environment(environment)

@@ -59,10 +59,9 @@ class ResharmonicsHTTPXAuth(httpx.Auth):
         >>> async with httpx.AsyncClient(base_url="https://apiv3.rerumapp.uk", auth=auth) as client:
         ...     response = await client.get("/api/v3/units", params={"size": 50})
 
-    Args:
-        client_id, client_secret, token_url, scope, leeway, timeout, client_auth,
-        token_retries, allowed_hosts, cache, background_renewal, environment: as for
-        `ResharmonicsAuth`.
+    Its arguments (``client_id``, ``client_secret``, ``token_url``, ``scope``, ``leeway``,
+    ``timeout``, ``client_auth``, ``token_retries``, ``allowed_hosts``, ``cache``,
+    ``background_renewal``, ``environment``) are `ResharmonicsAuth`'s, with the same defaults.
     """
 
     def __init__(
