@@ -40,6 +40,10 @@ MAX_401_SECONDS = 5.0
 
 _T = TypeVar("_T")
 
+#: Where httpx's redirects carry the host the call was first made to (it copies a request's
+#: extensions into the request it builds for a redirect).
+_FIRST_HOST = "requests_resharmonics.first_host"
+
 
 class ResharmonicsHTTPXAuth(httpx.Auth):
     """Authenticates httpx requests to the Res:Harmonics API with a client-credentials token.
@@ -166,7 +170,7 @@ class ResharmonicsHTTPXAuth(httpx.Auth):
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
         """Add the bearer token; renew and replay once on the expiry 401."""
-        if not self._may_send_token_to(request.url):
+        if not self._may_send_token_to(request):
             yield request
             return
         sent = self._manager.valid_token()
@@ -198,7 +202,7 @@ class ResharmonicsHTTPXAuth(httpx.Auth):
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         """Add the bearer token without blocking the loop; renew and replay once on expiry."""
-        if not self._may_send_token_to(request.url):
+        if not self._may_send_token_to(request):
             yield request
             return
         sent = await self.avalid_token()
@@ -278,9 +282,17 @@ class ResharmonicsHTTPXAuth(httpx.Auth):
             del table[key]
             pending.done.set()
 
-    def _may_send_token_to(self, url: httpx.URL) -> bool:
-        """Return whether this URL's host may see the token; refuse plain http off loopback."""
+    def _may_send_token_to(self, request: httpx.Request) -> bool:
+        """Return whether this request's host may see the token; refuse plain http off loopback.
+
+        httpx runs the auth flow again for each redirect: a redirect to another host goes
+        without the token, as requests does it.
+        """
+        url = request.url
         host = (url.host or "").lower()
+        first = request.extensions.setdefault(_FIRST_HOST, host)
+        if first != host:
+            return False
         if self._allowed_hosts is not None and host not in self._allowed_hosts:
             return False
         if url.scheme != "https" and not (

@@ -224,6 +224,31 @@ def test_the_token_goes_only_to_allowed_hosts(
     assert "authorization" not in elsewhere.seen[0].headers
 
 
+def test_a_redirect_to_another_host_goes_without_the_token(
+    fake_resharmonics: FakeResharmonics, other_host: StartHost
+) -> None:
+    elsewhere = other_host(lambda incoming: Answer(200, {"downloaded": True}))
+    fake_resharmonics.add_route(
+        "GET",
+        "/api/v3/export",
+        None,
+        status=302,
+        headers={"Location": f"http://localhost:{elsewhere.port}/signed-download"},
+    )
+    auth = httpx_auth(fake_resharmonics)
+    url = fake_resharmonics.base_url + "/api/v3/export"
+    with httpx.Client(auth=auth, follow_redirects=True) as client:
+        assert client.get(url).json() == {"downloaded": True}
+
+    async def run() -> None:
+        async with httpx.AsyncClient(auth=auth, follow_redirects=True) as client:
+            assert (await client.get(url)).json() == {"downloaded": True}
+
+    asyncio.run(run())
+    assert len(elsewhere.seen) == 2
+    assert all("authorization" not in seen.headers for seen in elsewhere.seen)
+
+
 def test_plain_http_off_loopback_is_refused(
     fake_resharmonics: FakeResharmonics, monkeypatch: pytest.MonkeyPatch
 ) -> None:
