@@ -174,7 +174,7 @@ class TokenEndpoint:
                     if watch.expired:
                         return self._timed_out()
                     what = f"was cut off while answering ({self._reason(error)})"
-                    return self._error(what, response.status_code)
+                    return self._error(what, response.status_code, retryable=True)
                 if watch.expired:  # the deadline cut the body short: what arrived is partial
                     return self._timed_out()
                 return _Reply(response.status_code, response.headers, content or b"")
@@ -192,6 +192,8 @@ class TokenEndpoint:
         status_code: int | None = None,
         error: str | None = None,
         description: str | None = None,
+        *,
+        retryable: bool | None = None,
     ) -> TokenRequestError:
         message = self.scrub(f"token request to {self.token_url} {what}")
         return TokenRequestError(
@@ -199,6 +201,7 @@ class TokenEndpoint:
             status_code=status_code,
             error=self.scrub(error) if error else error,
             description=self.scrub(description) if description else description,
+            retryable=retryable,
         )
 
     def _timed_out(self) -> TokenRequestError:

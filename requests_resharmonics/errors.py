@@ -54,8 +54,9 @@ class TokenRequestError(ResharmonicsError, requests.RequestException):
             no answer (timeout, refused connection).
         error: the OAuth2 error code the endpoint sent (``"invalid_client"``...), if any.
         description: the endpoint's ``error_description``, or what was wrong with its answer.
-        retryable: True when there was no answer (a timeout, a connection error) or the
-            answer was a 429 or a 5xx, which the token requests' own retries already met;
+        retryable: True when there was no answer (a timeout, a connection error), the
+            answer was cut off, or it was a 429 or a 5xx, which the token requests' own
+            retries already met;
             False for a refusal (``invalid_client``, ``invalid_scope``...) or an answer that
             is not a token, which the same request would get again.
 

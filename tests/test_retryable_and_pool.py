@@ -27,7 +27,7 @@ def token_error(fake: FakeResharmonics, **kwargs: object) -> TokenRequestError:
     return caught.value
 
 
-@pytest.mark.parametrize("fault", ["503", "500", "429", "reset"])
+@pytest.mark.parametrize("fault", ["503", "500", "429", "reset", "cut-off"])
 def test_failures_a_retry_can_mend_are_retryable(
     fake_resharmonics: FakeResharmonics, fault: str
 ) -> None:
