@@ -17,7 +17,7 @@ from requests_resharmonics.httpx import ResharmonicsHTTPXAuth
 from requests_resharmonics.testing import EXPIRED_BODY, FakeResharmonics
 from requests_resharmonics.testing._http import Answer, Incoming
 
-from .conftest import StartHost
+from .conftest import FakeClock, StartHost
 from .test_concurrency import together
 
 CALLS = 64
@@ -118,6 +118,33 @@ def test_a_burst_after_revocation_makes_one_token_request_async(
     assert asyncio.run(run()) == [200] * CALLS
     assert fake_resharmonics.token_requests == 2
     assert fake_resharmonics.api_requests == 2 * CALLS
+
+
+@pytest.mark.fake_resharmonics(token_delay=0.2)
+def test_proactive_renewal_makes_one_token_request_sync_and_async(
+    fake_resharmonics: FakeResharmonics, clock: FakeClock
+) -> None:
+    url = fake_resharmonics.base_url + "/api/v3/units"
+    auth = httpx_auth(fake_resharmonics, background_renewal=False)
+    auth._manager.clock = clock
+    first = auth.valid_token()
+    clock.advance(3590)  # inside the renewal window, not yet expired
+    with httpx.Client(auth=auth) as client:
+        assert together(CALLS, lambda: client.get(url).status_code) == [200] * CALLS
+    assert fake_resharmonics.token_requests == 2
+    second = auth.token
+    assert second is not None and second.access_token != first.access_token
+
+    clock.advance(3590)
+
+    async def run() -> list[int]:
+        async with httpx.AsyncClient(auth=auth) as client:
+            responses = await asyncio.gather(*(client.get(url) for _ in range(CALLS)))
+        return [response.status_code for response in responses]
+
+    assert asyncio.run(run()) == [200] * CALLS
+    assert fake_resharmonics.token_requests == 3
+    assert fake_resharmonics.api_requests == 2 * CALLS  # no call was rejected
 
 
 def test_a_slow_token_request_does_not_block_the_event_loop(other_host: StartHost) -> None:
