@@ -51,8 +51,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "fake_resharmonics(**options): options for the fake_resharmonics fixture's server "
-        "(token_lifetime, server_lifetime, expiry_style, legacy_pagination, seed, today, "
-        "api_delay, ...)",
+        "(token_lifetime, server_lifetime, expiry_style, legacy_pagination, port, seed, "
+        "today, client_secret, api_delay, ...)",
     )
     if not config.pluginmanager.has_plugin("resharmonics-cassettes"):
         config.pluginmanager.register(_CassetteFixtures(), "resharmonics-cassettes")
