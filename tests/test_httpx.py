@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import pickle
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
+import anyio.to_thread
 import httpx
 import pytest
 import requests
@@ -104,20 +105,30 @@ def test_a_burst_after_revocation_makes_one_token_request_sync(
 
 @pytest.mark.fake_resharmonics(token_delay=0.2)
 def test_a_burst_after_revocation_makes_one_token_request_async(
-    fake_resharmonics: FakeResharmonics,
+    fake_resharmonics: FakeResharmonics, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     auth = httpx_auth(fake_resharmonics)
+    auth.valid_token()
+    fake_resharmonics.expire_all_tokens()
 
     async def run() -> list[int]:
         async with httpx.AsyncClient(auth=auth, base_url=fake_resharmonics.base_url) as client:
-            await auth.avalid_token()
-            fake_resharmonics.expire_all_tokens()
             responses = await asyncio.gather(*(client.get("/api/v3/units") for _ in range(CALLS)))
         return [response.status_code for response in responses]
 
+    worker_calls: list[object] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counted(call: Callable[..., object], *args: object) -> object:
+        worker_calls.append(call)
+        return await run_sync(call, *args)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
     assert asyncio.run(run()) == [200] * CALLS
     assert fake_resharmonics.token_requests == 2
     assert fake_resharmonics.api_requests == 2 * CALLS
+    # The coroutines waited for one renewal in one worker thread, not in a thread each.
+    assert len(worker_calls) == 1
 
 
 @pytest.mark.fake_resharmonics(token_delay=0.2)
