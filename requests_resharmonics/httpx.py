@@ -10,33 +10,25 @@ coroutines that need the same renewal meanwhile wait for that one request.
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterable, Iterator
+from collections.abc import AsyncGenerator, Generator, Iterable
 from typing import Any, Callable, TypeVar
 
 import anyio
 import anyio.to_thread
 import httpx
-import requests
-from requests.structures import CaseInsensitiveDict
 
 from . import config
+from ._httpx_answers import abounded, bounded, rejects_as_expired
 from .auth import _count, _positive, _scope_string, credentials_from_env
 from .cache.base import TokenCache
 from .display import html_repr, plain_repr, token_state
 from .endpoint import DEFAULT_TIMEOUT, TokenEndpoint
 from .errors import ConfigurationError, InsecureTransportError
-from .expiry import is_expired_token_response
 from .renewal import DEFAULT_LEEWAY, TokenManager
 from .retries import DEFAULT_TOKEN_RETRIES
 from .token import Token
 
 __all__ = ["ResharmonicsHTTPXAuth"]
-
-#: The most of a 401's body read to tell the expiry message from other 401s (it is 46 bytes).
-MAX_401_BODY = 64 * 1024
-#: How long reading a 401's body may take, all reads together.
-MAX_401_SECONDS = 5.0
 
 _T = TypeVar("_T")
 
@@ -179,8 +171,8 @@ class ResharmonicsHTTPXAuth(httpx.Auth):
         if response.status_code != 401:
             self._note_accepted(response, self._manager.accepted)
             return
-        body = _bounded(response, response.iter_bytes())
-        if not _rejects_as_expired(response, body):
+        body = bounded(response, response.iter_bytes())
+        if not rejects_as_expired(response, body):
             return
         if not _replayable(request):
             self._manager.discard(sent)
@@ -191,8 +183,8 @@ class ResharmonicsHTTPXAuth(httpx.Auth):
         response.close()
         request.headers["Authorization"] = "Bearer " + replacement.access_token
         answer = yield request
-        if answer.status_code == 401 and _rejects_as_expired(
-            answer, _bounded(answer, answer.iter_bytes())
+        if answer.status_code == 401 and rejects_as_expired(
+            answer, bounded(answer, answer.iter_bytes())
         ):
             self._manager.replacement_rejected(replacement)
         else:
@@ -212,8 +204,8 @@ class ResharmonicsHTTPXAuth(httpx.Auth):
             if self._manager.backing_off and 200 <= response.status_code < 400:
                 await anyio.to_thread.run_sync(self._manager.accepted)
             return
-        body = await _abounded(response, response.aiter_bytes())
-        if not _rejects_as_expired(response, body):
+        body = await abounded(response, response.aiter_bytes())
+        if not rejects_as_expired(response, body):
             return
         if not _replayable(request):
             await anyio.to_thread.run_sync(self._manager.discard, sent)
@@ -229,8 +221,8 @@ class ResharmonicsHTTPXAuth(httpx.Auth):
         await response.aclose()
         request.headers["Authorization"] = "Bearer " + replacement.access_token
         answer = yield request
-        if answer.status_code == 401 and _rejects_as_expired(
-            answer, await _abounded(answer, answer.aiter_bytes())
+        if answer.status_code == 401 and rejects_as_expired(
+            answer, await abounded(answer, answer.aiter_bytes())
         ):
             await anyio.to_thread.run_sync(self._manager.replacement_rejected, replacement)
         elif self._manager.backing_off and 200 <= answer.status_code < 400:
@@ -346,81 +338,3 @@ def _replayable(request: httpx.Request) -> bool:
     except httpx.RequestNotRead:
         return False
     return True
-
-
-def _rejects_as_expired(response: httpx.Response, body: bytes | None) -> bool:
-    """Judge a 401 by the rules `is_expired_token_response` applies to requests' answers."""
-    if response.status_code != 401:
-        return False
-    judged = requests.Response()
-    judged.status_code = response.status_code
-    judged.headers = CaseInsensitiveDict(response.headers.items())
-    judged._content = body if body is not None else b""
-    judged._content_consumed = True  # type: ignore[attr-defined]
-    return is_expired_token_response(judged)
-
-
-def _too_long(response: httpx.Response) -> bool:
-    length = response.headers.get("Content-Length")
-    return length is not None and (not length.strip().isdigit() or int(length) > MAX_401_BODY)
-
-
-def _bounded(response: httpx.Response, chunks: Iterator[bytes]) -> bytes | None:
-    """Read at most 64 KiB of a 401's body within a few seconds; None past either bound.
-
-    A body read whole stays the response's ``content``; past a bound the response is closed.
-    """
-    if _too_long(response):
-        return None
-    if _is_read(response):
-        return response.content
-    give_up_at = time.monotonic() + MAX_401_SECONDS
-    parts: list[bytes] = []
-    size = 0
-    try:
-        for chunk in chunks:
-            parts.append(chunk)
-            size += len(chunk)
-            if size > MAX_401_BODY or time.monotonic() > give_up_at:
-                response.close()
-                return None
-    except httpx.HTTPError:
-        response.close()
-        return None
-    return _keep(response, b"".join(parts))
-
-
-async def _abounded(response: httpx.Response, chunks: AsyncIterator[bytes]) -> bytes | None:
-    """`_bounded` for an async response."""
-    if _too_long(response):
-        return None
-    if _is_read(response):
-        return response.content
-    give_up_at = time.monotonic() + MAX_401_SECONDS
-    parts: list[bytes] = []
-    size = 0
-    try:
-        async for chunk in chunks:
-            parts.append(chunk)
-            size += len(chunk)
-            if size > MAX_401_BODY or time.monotonic() > give_up_at:
-                await response.aclose()
-                return None
-    except httpx.HTTPError:
-        await response.aclose()
-        return None
-    return _keep(response, b"".join(parts))
-
-
-def _is_read(response: httpx.Response) -> bool:
-    try:
-        response.content  # noqa: B018 - raises until the body is read
-    except httpx.ResponseNotRead:
-        return False
-    return True
-
-
-def _keep(response: httpx.Response, body: bytes) -> bytes:
-    # What `Response.read()` would have stored: the caller can still read the 401's body.
-    response._content = body
-    return body

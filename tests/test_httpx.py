@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import pickle
 import threading
+import tracemalloc
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import anyio.to_thread
@@ -20,6 +21,7 @@ from requests_resharmonics.testing._http import Answer, Incoming
 
 from .conftest import FakeClock, StartHost
 from .test_concurrency import together
+from .test_side_doors import StartRaw, endless_chunked_401
 
 CALLS = 64
 
@@ -321,3 +323,29 @@ def test_the_same_arguments_as_the_requests_auth() -> None:
     ours = inspect.signature(ResharmonicsHTTPXAuth.__init__).parameters
     theirs = inspect.signature(ResharmonicsAuth.__init__).parameters
     assert list(ours) == list(theirs)
+
+
+def test_an_endless_401_is_read_only_up_to_the_bound(
+    fake_resharmonics: FakeResharmonics, raw_server: StartRaw
+) -> None:
+    api = raw_server(endless_chunked_401)
+    auth = httpx_auth(fake_resharmonics)
+    auth.valid_token()
+    url = f"http://127.0.0.1:{api.port}/api"
+
+    async def get_async() -> httpx.Response:
+        client = httpx.AsyncClient(auth=auth, timeout=10)
+        async with client, client.stream("GET", url) as response:
+            return response
+
+    tracemalloc.start()
+    try:
+        with httpx.Client(auth=auth, timeout=10) as client, client.stream("GET", url) as sync:
+            assert sync.status_code == 401
+            assert sync.history == []  # not the expiry message: returned as it is
+        answer = asyncio.run(get_async())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert answer.status_code == 401 and answer.history == []
+    assert peak < 8 * 1024 * 1024  # 300 MiB were on offer
