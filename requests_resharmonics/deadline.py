@@ -15,7 +15,7 @@ import threading
 from typing import Any
 
 from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connection import HTTPConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 _attempts = threading.local()
@@ -85,24 +85,19 @@ def _arm(connection: HTTPConnection) -> None:
         watch.arm(connection)
 
 
-class _WatchedHTTPConnection(HTTPConnection):
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _arm(self)
-        super().request(*args, **kwargs)
-
-
-class _WatchedHTTPSConnection(HTTPSConnection):
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _arm(self)
-        super().request(*args, **kwargs)
-
-
 class _WatchedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
+    # The deadline is armed by the pool, per attempt, not by connection classes of our own:
+    # the pool keeps urllib3's connection class, so tools that swap it for theirs (vcrpy
+    # records and replays through its own) see token requests like any other request.
+    def _make_request(self, conn: Any, *args: Any, **kwargs: Any) -> Any:
+        _arm(conn)
+        return super()._make_request(conn, *args, **kwargs)
 
 
 class _WatchedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
+    def _make_request(self, conn: Any, *args: Any, **kwargs: Any) -> Any:
+        _arm(conn)
+        return super()._make_request(conn, *args, **kwargs)
 
 
 class DeadlineAdapter(HTTPAdapter):

@@ -181,7 +181,7 @@ class TokenEndpoint:
                     if watch.expired:
                         return self._timed_out(watch.attempts, started)
                     what = f"was cut off while answering: {self._cause(error)}"
-                    return self._error(what, response.status_code)
+                    return self._error(what, response.status_code, retryable=True)
                 if watch.expired:  # the deadline cut the body short: what arrived is partial
                     return self._timed_out(watch.attempts, started)
                 return _Reply(
@@ -201,6 +201,8 @@ class TokenEndpoint:
         status_code: int | None = None,
         error: str | None = None,
         description: str | None = None,
+        *,
+        retryable: bool | None = None,
     ) -> TokenRequestError:
         where = f"{self.token_url}{config.default_note(self.token_url)}"
         message = self.scrub(f"token request to {where} {what}")
@@ -209,6 +211,7 @@ class TokenEndpoint:
             status_code=status_code,
             error=self.scrub(error) if error else error,
             description=self.scrub(description) if description else description,
+            retryable=retryable,
         )
 
     def _timed_out(self, attempts: int, started: float) -> TokenRequestError:

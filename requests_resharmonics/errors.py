@@ -12,12 +12,19 @@ import requests
 class ResharmonicsError(Exception):
     """Base class of every error raised by requests-resharmonics.
 
+    Attributes:
+        retryable: whether the same call may succeed if made again later (a timeout, a
+            refused connection, a 429 or a 5xx from the token endpoint); False for
+            everything a retry cannot mend (wrong credentials, bad settings, refusals).
+
     Example:
         >>> try:
         ...     ResharmonicsAuth.from_env()
         ... except ResharmonicsError as error:
         ...     print(error)  # names the missing environment variable
     """
+
+    retryable: bool = False
 
 
 class ConfigurationError(ResharmonicsError, ValueError):
@@ -61,6 +68,11 @@ class TokenRequestError(ResharmonicsError, requests.RequestException):
             no answer (timeout, refused connection).
         error: the OAuth2 error code the endpoint sent (``"invalid_client"``...), if any.
         description: the endpoint's ``error_description``, or what was wrong with its answer.
+        retryable: True when there was no answer (a timeout, a connection error), the
+            answer was cut off, or it was a 429 or a 5xx, which the token requests' own
+            retries already met;
+            False for a refusal (``invalid_client``, ``invalid_scope``...) or an answer that
+            is not a token, which the same request would get again.
 
     Example:
         >>> try:
@@ -77,6 +89,7 @@ class TokenRequestError(ResharmonicsError, requests.RequestException):
         status_code: int | None = None,
         error: str | None = None,
         description: str | None = None,
+        retryable: bool | None = None,
     ) -> None:
         # The response is deliberately not attached: its request carries the client's
         # credentials, and exceptions travel far (logs, error trackers, notebooks).
@@ -84,3 +97,6 @@ class TokenRequestError(ResharmonicsError, requests.RequestException):
         self.status_code = status_code
         self.error = error
         self.description = description
+        if retryable is None:
+            retryable = status_code is None or status_code == 429 or status_code >= 500
+        self.retryable = retryable

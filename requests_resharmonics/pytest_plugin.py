@@ -5,11 +5,20 @@ Installed with the package (a ``pytest11`` entry point), so the fixtures are sim
 - ``fake_resharmonics``: a running fake server for the test.
 - ``resharmonics_env``: the same server, with the ``RESHARMONICS_*`` environment variables
   pointing at it, for code that reads its configuration from the environment.
+- ``vcr_config``: the settings pytest-recording records cassettes with, from
+  `requests_resharmonics.testing.vcr_config`: no ``Authorization`` header, client secret or
+  token is written into a cassette, and token requests replay like any other. A
+  ``vcr_config`` fixture of your own (in a ``conftest.py``) replaces it; build yours on
+  ``testing.vcr_config(...)`` to keep the scrubbing.
 
 Mark a test to configure the server (any `FakeResharmonics` argument)::
 
     @pytest.mark.fake_resharmonics(token_lifetime=2, legacy_pagination=True, seed=3)
     def test_sync(fake_resharmonics): ...
+
+For cassettes recorded against the fake, fix what would otherwise change from run to run:
+``@pytest.mark.fake_resharmonics(port=8642, seed=3, today=datetime.date(2026, 11, 28))``
+(vcrpy matches requests on their host and port).
 
 In the test, ``fake_resharmonics.portfolio`` adds or changes records and
 ``fake_resharmonics.add_route`` serves endpoints the fake does not model.
@@ -18,10 +27,23 @@ In the test, ``fake_resharmonics.portfolio`` adds or changes records and
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from .testing import FakeResharmonics
+from .testing import FakeResharmonics, vcr_config
+
+
+class _CassetteFixtures:
+    """pytest-recording's ``vcr_config``, registered after the plugins so that ours is used.
+
+    pytest uses the fixture registered last among plugins (and a conftest's over any).
+    """
+
+    @pytest.fixture(scope="module")
+    def vcr_config(self) -> dict[str, Any]:
+        """Return settings that keep Res:Harmonics credentials and tokens out of cassettes."""
+        return vcr_config()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -29,9 +51,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "fake_resharmonics(**options): options for the fake_resharmonics fixture's server "
-        "(token_lifetime, server_lifetime, expiry_style, legacy_pagination, seed, today, "
-        "api_delay, ...)",
+        "(token_lifetime, server_lifetime, expiry_style, legacy_pagination, port, seed, "
+        "today, client_secret, api_delay, ...)",
     )
+    if not config.pluginmanager.has_plugin("resharmonics-cassettes"):
+        config.pluginmanager.register(_CassetteFixtures(), "resharmonics-cassettes")
 
 
 @pytest.fixture

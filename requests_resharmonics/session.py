@@ -79,6 +79,9 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         token_updater: called with the token dict each time the session starts using a new
             token (fetched, renewed, or found in the shared cache), to persist it; it runs in
             the thread that obtained the token, which may be the background renewal's.
+        pool_maxsize: connections kept open per host (default 32); set it to the number of
+            threads sharing the session, so that none opens a connection it must then drop
+            (urllib3's "Connection pool is full" warning).
 
     The `OAuth2Session` arguments that cannot apply to client credentials
     (``auto_refresh_url``, ``auto_refresh_kwargs``, ``redirect_uri``, ``state``, ``pkce``,
@@ -106,6 +109,7 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         api_timeout: ApiTimeout = DEFAULT_API_TIMEOUT,
         token: Mapping[str, Any] | None = None,
         token_updater: Callable[[dict[str, Any]], object] | None = None,
+        pool_maxsize: int = POOL_SIZE,
         **kwargs: Any,
     ) -> None:
         _refuse(kwargs)
@@ -131,7 +135,11 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
             cache=cache,
             background_renewal=background_renewal,
         )
-        adapter = HTTPAdapter(max_retries=api_retry(retries), pool_maxsize=POOL_SIZE)
+        if isinstance(pool_maxsize, bool) or not isinstance(pool_maxsize, int) or pool_maxsize < 1:
+            raise ConfigurationError(
+                f"pool_maxsize must be a whole number >= 1, not {pool_maxsize!r}"
+            )
+        adapter = HTTPAdapter(max_retries=api_retry(retries), pool_maxsize=pool_maxsize)
         super().__init__(client=auth.manager.endpoint.client, scope=auth.scope)
         self.mount("https://", adapter)
         self.mount("http://", adapter)

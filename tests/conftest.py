@@ -17,6 +17,9 @@ from requests_resharmonics.testing._http import Answer, FakeHTTPServer, Incoming
 
 ECHO_PATH = "/api/v3/echo"
 
+# dlt reports anonymous usage to dlthub.com unless told not to; tests talk to 127.0.0.1 only.
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+
 
 def add_echo(fake: FakeResharmonics) -> str:
     """Serve an echo route of the tests' own (the real API has none); return its URL.

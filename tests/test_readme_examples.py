@@ -50,6 +50,7 @@ def test_readme_snippets_run_against_the_fake(
     fake = resharmonics_env
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # FileTokenCache() writes here
     monkeypatch.chdir(tmp_path)  # and the sync recipe its high-water mark
+    monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt"))  # dlt's pipelines, not ~/.dlt
     namespace: dict[str, object] = {}
     for number, block in enumerate(SNIPPETS):
         code = (

@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+from ._cassettes import PLACEHOLDER_TOKEN, vcr_config
 from ._fake import EXPIRED_BODY, UNAUTHORIZED_BODY, FakeResharmonics
 from ._faults import API_FAULTS
 from ._http import Answer
@@ -30,6 +31,7 @@ __all__ = [
     "API_FAULTS",
     "EXPIRED_BODY",
     "HOLDING_STATUSES",
+    "PLACEHOLDER_TOKEN",
     "ROOM_STAY_STATUSES",
     "TOKEN_FAULTS",
     "UNAUTHORIZED_BODY",
@@ -38,4 +40,5 @@ __all__ = [
     "FakeResharmonics",
     "Portfolio",
     "RecordedRequest",
+    "vcr_config",
 ]
