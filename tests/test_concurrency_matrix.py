@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 
 import pytest
 import requests
-from requests.adapters import HTTPAdapter
 
 from requests_resharmonics import ResharmonicsAuth
 from requests_resharmonics.testing import FakeResharmonics
@@ -60,11 +59,7 @@ def no_session(fake: FakeResharmonics, auth: ResharmonicsAuth) -> Client:
 
 
 def resharmonics_session(fake: FakeResharmonics, auth: ResharmonicsAuth) -> Client:
-    session = fake.session()
-    # Fewer connections than threads, as in the other cells, keeping the session's retries.
-    for prefix, adapter in list(session.adapters.items()):
-        assert isinstance(adapter, HTTPAdapter)
-        session.mount(prefix, HTTPAdapter(max_retries=adapter.max_retries, pool_maxsize=SMALL_POOL))
+    session = fake.session(pool_maxsize=SMALL_POOL)  # fewer connections than threads
     return Client(lambda: session.get("/api/v3/units").status_code, False, [session.close])
 
 
