@@ -8,7 +8,7 @@ from __future__ import annotations
 import collections
 import threading
 from collections.abc import Iterator, Mapping
-from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Callable
@@ -22,6 +22,7 @@ from .integrity import PageChecks
 from .page import Page, _whole, read_page
 from .progress import notebook_bar
 from .retries import MAX_API_RETRY_AFTER, retry_after
+from .workers import DaemonPool
 
 __all__ = ["DEFAULT_PAGE_SIZE", "Export", "Page", "PageProgress", "PaginationError", "read_page"]
 
@@ -189,9 +190,6 @@ class Export(Iterator[Any]):
             walk.stop(cancelled=True)
 
 
-_worker = threading.local()
-
-
 class _Walk:
     """One walk through the pages of a list: its requests, its throttling, its threads."""
 
@@ -219,9 +217,7 @@ class _Walk:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._stopped = False
-        self._executor = (
-            ThreadPoolExecutor(workers, thread_name_prefix="resharmonics-page") if workers else None
-        )
+        self._executor = DaemonPool(workers, "resharmonics-page") if workers else None
         self._futures: set[Future[Page]] = set()
         self.on_stop: Callable[[], object] | None = None
 
@@ -269,8 +265,7 @@ class _Walk:
         for future in futures:
             future.cancel()
         if self._executor is not None:
-            # A garbage collection may run this in one of the walk's own threads.
-            self._executor.shutdown(wait=not getattr(_worker, "active", False))
+            self._executor.shutdown(wait=True)  # at once: their connections are cut
         if self.connections is not None:
             self.connections.close()
         if self.on_stop is not None:
@@ -326,7 +321,7 @@ class _Walk:
             with self._lock:
                 if self._stopped:
                     return
-                future = executor.submit(self._fetch_in_worker, following)
+                future = executor.submit(self.fetch, following)
                 self._futures.add(future)
             future.add_done_callback(self._forget)
             ahead.append((following, future))
@@ -335,10 +330,6 @@ class _Walk:
     def _forget(self, future: Future[Page]) -> None:
         with self._lock:
             self._futures.discard(future)
-
-    def _fetch_in_worker(self, number: int) -> Page:
-        _worker.active = True
-        return self.fetch(number)
 
     def fetch(self, number: int, fresh: bool = False) -> Page:
         """Request one page, waiting out 429s; return it read."""

@@ -107,6 +107,12 @@ class PagedServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
+    @property
+    def in_flight(self) -> int:
+        """Requests the server is answering now (a hanging page counts until cut)."""
+        with self._lock:
+            return self._in_flight
+
     def pages_asked(self) -> list[int]:
         with self._lock:
             return [asked.page for asked in self.asked]
