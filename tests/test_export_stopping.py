@@ -101,16 +101,21 @@ def test_close_from_another_thread_stops_an_export_waiting_for_a_page(
         server.url, page_size=100, concurrency=concurrency, prefetch=prefetch
     )
     outcome: list[Any] = []
+    first_page_read = threading.Event()
 
     def consume() -> None:
         try:
-            outcome.extend(row["id"] for row in rows)
+            for row in rows:
+                outcome.append(row["id"])
+                if row["id"] == 99:
+                    first_page_read.set()
         except ExportCancelled as error:
             outcome.append(error)
 
     consumer = threading.Thread(target=consume)
     consumer.start()
-    server.wait_for(lambda s: 1 in s.pages_asked())
+    assert first_page_read.wait(TIMEOUT)
+    server.wait_for(lambda s: 1 in s.pages_asked())  # and the consumer waits for it
     started = time.monotonic()
     rows.close()
     consumer.join(PROMPTLY)
