@@ -21,6 +21,7 @@ from .errors import (
     RepeatedRowsError,
     ShortPageError,
 )
+from .idset import IdSet
 from .page import Page
 
 #: The fields that identify a row, in order of preference: a bookings row is one room stay.
@@ -51,7 +52,7 @@ class PageChecks:
         self._pages_at_most: int | None = None  # lenient: the most pages any page announced
         self._changed = False
         self._id_field: object = _UNDECIDED
-        self._ids: set[Any] = set()
+        self._ids = IdSet()
         self._previous: list[Any] | None = None
 
     @property
@@ -184,11 +185,10 @@ class PageChecks:
         if ids is None:
             self._id_field = None
             return None
-        fresh = set(ids)
-        if len(fresh) == len(ids) and self._ids.isdisjoint(fresh):
+        within = len(ids) - len(set(ids))
+        repeated = self._ids.seen_of(ids)
+        if not within and not repeated:
             return None
-        repeated = [key for key in ids if key in self._ids]
-        within = len(ids) - len(fresh)
         sample = ", ".join(repr(key) for key in (repeated or ids)[:3])
         count = len(repeated) + within
         return _Problem(self, number, f"page {number} repeats {count} rows already delivered "
@@ -213,8 +213,9 @@ class PageChecks:
         if isinstance(field, str):
             ids = _ids(items, field)
             if ids is not None:
-                if lenient and (len(set(ids)) != len(ids) or not self._ids.isdisjoint(ids)):
-                    items = _unseen(items, ids, self._ids)
+                seen = set(self._ids.seen_of(ids)) if lenient else set()
+                if lenient and (seen or len(set(ids)) != len(ids)):
+                    items = _unseen(items, ids, seen)
                     if said is not RepeatedRowsError:
                         warnings.warn(f"{self.where} page {number}: skipped "
                                       f"{len(ids) - len(items)} rows already delivered",

@@ -212,3 +212,27 @@ def test_a_progress_bar_on_a_terminal(fake_resharmonics: FakeResharmonics) -> No
     assert f"{PAGES * 10}/{PAGES * 10}" in text  # items out of the total
     assert f"page {PAGES}/{PAGES}" in text
     assert "items/s" in text
+
+
+def test_progress_true_draws_a_bar_of_pages_items_and_rate(
+    fake_resharmonics: FakeResharmonics, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("tqdm", reason="install the 'progress' extra")
+    path = add_numbers(fake_resharmonics)
+    rows = fake_resharmonics.session().paginate(path, page_size=10, progress=True)
+    assert len(list(rows)) == PAGES * 10
+    drawn = capsys.readouterr().err
+    assert f"GET {path}" in drawn
+    assert f"{PAGES * 10}/{PAGES * 10}" in drawn  # items out of the total
+    assert f"page {PAGES}/{PAGES}" in drawn
+    assert "items/s" in drawn
+
+
+def test_progress_true_without_tqdm_says_what_to_install(
+    fake_resharmonics: FakeResharmonics, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # as if tqdm were not installed
+    with pytest.raises(ConfigurationError, match=r"requests-resharmonics\[progress\]"):
+        fake_resharmonics.session().paginate("/api/v3/units", progress=True)

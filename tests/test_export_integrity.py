@@ -250,3 +250,19 @@ def test_a_consistent_export_delivers_every_row_once(
         assert ids(list(rows)) == list(range(1234))
     assert (rows.delivered, rows.total) == (1234, 1234)
     assert sorted(server.pages_asked()) == list(range(13))  # none asked twice
+
+
+def test_repeats_are_caught_once_the_ids_are_kept_compactly(
+    fake_resharmonics: FakeResharmonics, paged_server: StartServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from requests_resharmonics import idset
+
+    monkeypatch.setattr(idset, "SMALL", 10)  # past 10 ids, the compact table keeps them
+    server = paged_server(page_one_again)
+    with pytest.raises(RepeatedRowsError, match="page 2 repeats 100 rows already delivered"):
+        export(fake_resharmonics, server)
+    seen = idset.IdSet()
+    seen.update(range(5000))
+    seen.update(["a", "b"])
+    assert seen.seen_of([4999, 5000, "a", "c", 0]) == [4999, "a", 0]
+    assert len(seen) == 5002
