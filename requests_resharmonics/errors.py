@@ -127,7 +127,7 @@ class ShortPageError(InconsistentPagesError):
 
 
 class RepeatedRowsError(InconsistentPagesError):
-    """A page repeated rows already delivered (by their ``roomStayId`` or ``id``).
+    """A page repeated rows already delivered (by their ``id``, else ``roomStayId``).
 
     Attributes:
         repeated: how many of the page's rows had been delivered before.

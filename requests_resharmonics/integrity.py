@@ -24,8 +24,10 @@ from .errors import (
 from .idset import IdSet
 from .page import Page
 
-#: The fields that identify a row, in order of preference: a bookings row is one room stay.
-ID_FIELDS = ("roomStayId", "id")
+#: The fields that identify a row, in order of preference: its own id, else (a bookings or
+#: room stays row, one per room stay, has none) its room stay's. A guest stay row has both,
+#: and several guest stays share a room stay.
+ID_FIELDS = ("id", "roomStayId")
 
 _UNDECIDED = object()
 

@@ -255,7 +255,7 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         instead of failing.
 
         Every page is checked against the first (its totals, its number of rows, rows
-        repeated by ``roomStayId`` or ``id``) before any of its rows comes out; a page that
+        repeated by ``id``, else ``roomStayId``) before any of its rows comes out; a page that
         fails is asked for once more, then the export raises an `InconsistentPagesError`.
         ``lenient=True`` accepts a list that changes meanwhile: it warns
         (`PaginationWarning`) and goes on. Leaving early (``break``, an exception, Ctrl-C,
