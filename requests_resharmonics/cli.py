@@ -332,11 +332,8 @@ def _export_failed(error: BaseException, count: int, total: int | None, output: 
         return EXIT_TERMINATED
     if isinstance(error, ResharmonicsError):
         _fail(str(error))
-    elif isinstance(error, requests.HTTPError) and error.response is not None:
-        _fail(f"a page of GET answered HTTP {error.response.status_code}: "
-              f"{_excerpt(error.response)}")  # fmt: skip
-    else:
-        _fail(_describe_failure(error))  # type: ignore[arg-type]
+    elif isinstance(error, requests.RequestException):
+        _fail(_describe_failure(error))
     if started:
         _say(progress_line("incomplete", count, total, output))
     return EXIT_USAGE if isinstance(error, ConfigurationError) else EXIT_FAILED
