@@ -25,10 +25,10 @@ from .output import (
     EXIT_TERMINATED,
     ItemWriter,
     Output,
+    Signals,
     Terminated,
     WriteFailed,
     progress_line,
-    sigterm_raises,
 )
 from .pagination import Export
 from .progress import progress_bar
@@ -296,10 +296,11 @@ def _export(session: ResharmonicsSession, args: argparse.Namespace, params: Any)
     except WriteFailed as error:
         _fail(str(error))
         return EXIT_FAILED
-    writer = ItemWriter(output, jsonl=args.jsonl)
+    signals = Signals()
+    writer = ItemWriter(output, signals, jsonl=args.jsonl)
     rows: Export | None = None
     try:
-        with sigterm_raises(), progress_bar(sys.stderr) as on_page:
+        with signals, progress_bar(sys.stderr) as on_page:
             rows = session.paginate(
                 args.path, params, concurrency=args.concurrency, on_page=on_page
             )

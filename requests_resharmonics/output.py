@@ -49,21 +49,50 @@ class WriteFailed(Exception):
         return isinstance(self.error, BrokenPipeError)
 
 
-@contextlib.contextmanager
-def sigterm_raises() -> Iterator[None]:
-    """While inside, SIGTERM raises `Terminated` in the main thread."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+class Signals:
+    """Ctrl-C and SIGTERM during an export: raised at once, but never while an item is written.
 
-    def terminate(signum: int, frame: FrameType | None) -> None:
-        raise Terminated
+    The count of items written is then exact: an item is either written and counted, or not.
 
-    previous = signal.signal(signal.SIGTERM, terminate)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    Example:
+        >>> with Signals() as signals:
+        ...     with signals.held():
+        ...         write(item)  # a Ctrl-C meanwhile is raised once the item is written
+    """
+
+    def __init__(self) -> None:
+        self._holding = False
+        self._pending: BaseException | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> Signals:
+        if threading.current_thread() is threading.main_thread():
+            for number in (signal.SIGINT, signal.SIGTERM):
+                self._previous[number] = signal.signal(number, self._arrived)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for number, previous in self._previous.items():
+            signal.signal(number, previous)
+
+    def _arrived(self, signum: int, frame: FrameType | None) -> None:
+        error = Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+        if self._holding:
+            self._pending = self._pending or error
+            return
+        raise error
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Hold signals back while inside; raise the first that came on the way out."""
+        self._holding = True
+        try:
+            yield
+        finally:
+            self._holding = False
+            pending, self._pending = self._pending, None
+            if pending is not None:
+                raise pending
 
 
 class Output:
@@ -152,19 +181,22 @@ class ItemWriter:
     output. `finish` closes the array; an export that does not finish leaves it open.
     """
 
-    def __init__(self, output: Output, *, jsonl: bool) -> None:
+    def __init__(self, output: Output, signals: Signals, *, jsonl: bool) -> None:
         self.output = output
+        self.signals = signals
         self.jsonl = jsonl
         self.count = 0
 
     def write(self, item: Any) -> None:
-        """Write one item."""
+        """Write one item (a signal meanwhile waits until it is written and counted)."""
         if self.jsonl:
-            self.output.write(json.dumps(item, ensure_ascii=False) + "\n")
+            text = json.dumps(item, ensure_ascii=False) + "\n"
         else:
             text = textwrap.indent(json.dumps(item, indent=2, ensure_ascii=False), "  ")
-            self.output.write(("[\n" if self.count == 0 else ",\n") + text)
-        self.count += 1
+            text = ("[\n" if self.count == 0 else ",\n") + text
+        with self.signals.held():
+            self.output.write(text)
+            self.count += 1
 
     def finish(self) -> None:
         """Close the JSON array (or write ``[]``): the export is complete."""
