@@ -56,6 +56,7 @@ class PageChecks:
         self._id_field: object = _UNDECIDED
         self._ids = IdSet()
         self._previous: list[Any] | None = None
+        self._last_read: tuple[list[Any], tuple[list[Any], set[Any]] | None] | None = None
 
     @property
     def total(self) -> int | None:
@@ -183,11 +184,12 @@ class PageChecks:
                 return _Problem(self, number, f"page {number} repeats the rows of {what}",
                                 RepeatedRowsError, repeated=len(page.items))  # fmt: skip
             return None
-        ids = _ids(page.items, str(field))
-        if ids is None:
+        read = self._read_ids(page.items, str(field))
+        if read is None:
             self._id_field = None
             return None
-        within = len(ids) - len(set(ids))
+        ids, unique = read
+        within = len(ids) - len(unique)
         repeated = self._ids.seen_of(ids)
         if not within and not repeated:
             return None
@@ -212,21 +214,30 @@ class PageChecks:
             self._pages_at_most = max(self._pages_at_most or 0, page.total_pages)
         items = page.items
         field = self._id_field
-        if isinstance(field, str):
-            ids = _ids(items, field)
-            if ids is not None:
-                seen = set(self._ids.seen_of(ids)) if lenient else set()
-                if lenient and (seen or len(set(ids)) != len(ids)):
-                    items = _unseen(items, ids, seen)
-                    if said is not RepeatedRowsError:
-                        warnings.warn(f"{self.where} page {number}: skipped "
-                                      f"{len(ids) - len(items)} rows already delivered",
-                                      PaginationWarning, stacklevel=5)  # fmt: skip
-                    page = Page(items, page.number, page.total_pages, page.last,
-                                page.total_elements, page.size)  # fmt: skip
-                self._ids.update(ids)
+        read = self._read_ids(items, field) if isinstance(field, str) else None
+        if read is not None:
+            ids, unique = read
+            seen = set(self._ids.seen_of(ids)) if lenient else set()
+            if lenient and (seen or len(unique) != len(ids)):
+                items = _unseen(items, ids, seen)
+                if said is not RepeatedRowsError:
+                    warnings.warn(f"{self.where} page {number}: skipped "
+                                  f"{len(ids) - len(items)} rows already delivered",
+                                  PaginationWarning, stacklevel=5)  # fmt: skip
+                page = Page(items, page.number, page.total_pages, page.last,
+                            page.total_elements, page.size)  # fmt: skip
+            self._ids.update(unique)
         self._previous = items
         return page
+
+    def _read_ids(self, items: list[Any], field: str) -> tuple[list[Any], set[Any]] | None:
+        """Return the ids of a page's rows and their set, read once per page and kept."""
+        cached = self._last_read
+        if cached is not None and cached[0] is items:
+            return cached[1]
+        read = _ids(items, field)
+        self._last_read = (items, read)
+        return read
 
 
 class _Problem:
@@ -273,16 +284,16 @@ def _id_field(items: list[Any]) -> str | None:
     return None
 
 
-def _ids(items: list[Any], field: str) -> list[Any] | None:
-    """Return the rows' ids, or None when some row has none (or one that cannot be compared)."""
+def _ids(items: list[Any], field: str) -> tuple[list[Any], set[Any]] | None:
+    """Return the rows' ids and their set, or None when some row has none (or an unhashable)."""
     try:
         ids = [item[field] for item in items]
-        set(ids)
+        unique = set(ids)
     except (KeyError, TypeError):
         return None
-    if None in ids:
+    if None in unique:
         return None
-    return ids
+    return ids, unique
 
 
 def _unseen(items: list[Any], ids: Iterable[Any], seen: set[Any]) -> list[Any]:
