@@ -266,3 +266,41 @@ def test_repeats_are_caught_once_the_ids_are_kept_compactly(
     seen.update(["a", "b"])
     assert seen.seen_of([4999, 5000, "a", "c", 0]) == [4999, "a", 0]
     assert len(seen) == 5002
+
+
+def test_a_failed_page_names_its_url_its_number_and_the_rows_delivered(
+    fake_resharmonics: FakeResharmonics, paged_server: StartServer
+) -> None:
+    import requests
+
+    from requests_resharmonics import PageHTTPError, PageRequestError
+
+    def fails(asked: Asked) -> Reply:
+        if asked.page == 2:
+            return Reply({"message": "Internal Server Error"}, 500)
+        return good_page(asked, TOTAL)
+
+    server = paged_server(fails)
+    with pytest.raises(PageHTTPError) as raised:
+        export(fake_resharmonics, server)
+    error = raised.value
+    assert isinstance(error, requests.HTTPError)  # as a page error always was
+    assert error.response is not None and error.response.status_code == 500
+    assert (error.page, error.delivered) == (2, 200)
+    assert error.url == f"{server.url}?page=2&size=100"
+    assert str(error) == (
+        f"GET {server.url} page 2 answered HTTP 500 Internal Server Error ({error.url}): "
+        '{"message": "Internal Server Error"}; 200 rows were delivered before it'
+    )
+
+    def cut_off(asked: Asked) -> Reply:
+        reply = good_page(asked, TOTAL)
+        reply.cut_after = 10 if asked.page == 1 else None
+        return reply
+
+    server = paged_server(cut_off)
+    with pytest.raises(PageRequestError) as cut:
+        export(fake_resharmonics, server)
+    assert isinstance(cut.value, requests.RequestException)
+    assert (cut.value.page, cut.value.delivered) == (1, 100)
+    assert "the answer was cut off after 10 bytes" in str(cut.value)
