@@ -10,7 +10,7 @@ collide; two distinct string ids would have to share a 64-bit hash (about one ch
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable
 from typing import Any
 
 #: Ids kept in a plain set (about 1.6 MB of them) before the compact table takes over.
@@ -38,7 +38,7 @@ class IdSet:
     def __len__(self) -> int:
         return len(self._small) if self._small is not None else self._count
 
-    def seen_of(self, ids: Sequence[Any]) -> list[Any]:
+    def seen_of(self, ids: Collection[Any]) -> list[Any]:
         """Return those of ``ids`` already in the set (unchanged)."""
         small = self._small
         if small is not None:

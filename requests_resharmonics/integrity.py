@@ -56,7 +56,7 @@ class PageChecks:
         self._id_field: object = _UNDECIDED
         self._ids = IdSet()
         self._previous: list[Any] | None = None
-        self._last_read: tuple[list[Any], tuple[list[Any], set[Any]] | None] | None = None
+        self._last_read: tuple[list[Any], set[Any] | None] | None = None
 
     @property
     def total(self) -> int | None:
@@ -184,15 +184,16 @@ class PageChecks:
                 return _Problem(self, number, f"page {number} repeats the rows of {what}",
                                 RepeatedRowsError, repeated=len(page.items))  # fmt: skip
             return None
-        read = self._read_ids(page.items, str(field))
-        if read is None:
+        unique = self._read_ids(page.items, str(field))
+        if unique is None:
             self._id_field = None
             return None
-        ids, unique = read
-        within = len(ids) - len(unique)
-        repeated = self._ids.seen_of(ids)
-        if not within and not repeated:
+        within = len(page.items) - len(unique)
+        if not within and not self._ids.seen_of(unique):
             return None
+        # Only now, on the rare bad page, the ids in the page's order.
+        ids = [item[field] for item in page.items]
+        repeated = self._ids.seen_of(ids)
         sample = ", ".join(repr(key) for key in (repeated or ids)[:3])
         count = len(repeated) + within
         return _Problem(self, number, f"page {number} repeats {count} rows already delivered "
@@ -214,15 +215,15 @@ class PageChecks:
             self._pages_at_most = max(self._pages_at_most or 0, page.total_pages)
         items = page.items
         field = self._id_field
-        read = self._read_ids(items, field) if isinstance(field, str) else None
-        if read is not None:
-            ids, unique = read
-            seen = set(self._ids.seen_of(ids)) if lenient else set()
-            if lenient and (seen or len(unique) != len(ids)):
+        unique = self._read_ids(items, field) if isinstance(field, str) else None
+        if unique is not None and isinstance(field, str):
+            seen = set(self._ids.seen_of(unique)) if lenient else set()
+            if lenient and (seen or len(unique) != len(items)):
+                ids = [item[field] for item in items]
                 items = _unseen(items, ids, seen)
                 if said is not RepeatedRowsError:
                     warnings.warn(f"{self.where} page {number}: skipped "
-                                  f"{len(ids) - len(items)} rows already delivered",
+                                  f"{len(page.items) - len(items)} rows already delivered",
                                   PaginationWarning, stacklevel=5)  # fmt: skip
                 page = Page(items, page.number, page.total_pages, page.last,
                             page.total_elements, page.size)  # fmt: skip
@@ -230,8 +231,8 @@ class PageChecks:
         self._previous = items
         return page
 
-    def _read_ids(self, items: list[Any], field: str) -> tuple[list[Any], set[Any]] | None:
-        """Return the ids of a page's rows and their set, read once per page and kept."""
+    def _read_ids(self, items: list[Any], field: str) -> set[Any] | None:
+        """Return the set of a page's ids, read once per page (for its check and record)."""
         cached = self._last_read
         if cached is not None and cached[0] is items:
             return cached[1]
@@ -284,16 +285,15 @@ def _id_field(items: list[Any]) -> str | None:
     return None
 
 
-def _ids(items: list[Any], field: str) -> tuple[list[Any], set[Any]] | None:
-    """Return the rows' ids and their set, or None when some row has none (or an unhashable)."""
+def _ids(items: list[Any], field: str) -> set[Any] | None:
+    """Return the set of the rows' ids, or None when a row has none (or an unhashable one)."""
     try:
-        ids = [item[field] for item in items]
-        unique = set(ids)
+        unique = {item[field] for item in items}
     except (KeyError, TypeError):
         return None
     if None in unique:
         return None
-    return ids, unique
+    return unique
 
 
 def _unseen(items: list[Any], ids: Iterable[Any], seen: set[Any]) -> list[Any]:
