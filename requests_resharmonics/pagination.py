@@ -6,6 +6,7 @@ The next pages are on their way while the caller works; any thread can cancel th
 from __future__ import annotations
 
 import collections
+import contextlib
 import threading
 from collections.abc import Iterator, Mapping
 from concurrent.futures import CancelledError, Future
@@ -187,7 +188,8 @@ class Export(Iterator[Any]):
     def __del__(self) -> None:
         walk = getattr(self, "_walk", None)
         if walk is not None:
-            walk.stop(cancelled=True)
+            with contextlib.suppress(Exception):  # at interpreter exit, modules may be gone
+                walk.stop(cancelled=True)
 
 
 class _Walk:
