@@ -201,3 +201,20 @@ def test_a_closed_pipe_ends_the_export_silently(
     process.wait(30)
     assert process.returncode == 141  # as a command killed by SIGPIPE
     assert process.stderr is not None and process.stderr.read() == ""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals")
+def test_an_interrupted_export_to_a_file_leaves_no_file(
+    fake_resharmonics: FakeResharmonics, paged_server: StartServer, tmp_path: Path
+) -> None:
+    target = tmp_path / "rows.json"
+    server = paged_server(hangs_on(2))
+    process = start(fake_resharmonics, server, "-o", str(target))
+    server.wait_for(lambda s: s.finished == [0, 1] and 2 in s.pages_asked())
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert out == ""
+    assert err.startswith("resharmonics: interrupted after ")
+    assert err.endswith(f" of 300 items; {target} was not written\n")
+    assert list(tmp_path.iterdir()) == []  # neither the file nor its temporary
