@@ -44,3 +44,12 @@ def numbered_page(request: Any) -> Any:
         "content": content,
         "page": {"size": size, "number": page, "totalElements": total, "totalPages": pages},
     }
+
+
+def stays_page(request: Any) -> Any:
+    """`numbered_page` with a ``roomStayId`` on each row, as bookings rows have: the export's
+    repeat check then keeps one id per row."""
+    page = numbered_page(request)
+    for row in page["content"]:
+        row["roomStayId"] = 5_000_000 + row["n"]
+    return page

@@ -14,28 +14,46 @@ from ._version import __version__
 from .auth import ResharmonicsAuth
 from .cache import FileTokenCache, MemoryTokenCache, RedisTokenCache, TokenCache
 from .errors import (
+    CollectionChangedError,
     ConfigurationError,
     ConfigurationWarning,
+    ExportCancelled,
+    InconsistentPagesError,
     InsecureTransportError,
+    PageHTTPError,
+    PageRequestError,
+    PaginationError,
+    PaginationWarning,
+    RepeatedRowsError,
     ResharmonicsError,
+    ShortPageError,
     TokenRequestError,
 )
-from .pagination import PageProgress, PaginationError
+from .pagination import Export, PageProgress
 from .session import ResharmonicsSession
 from .token import Token
 
 __all__ = [
+    "CollectionChangedError",
     "ConfigurationError",
     "ConfigurationWarning",
+    "Export",
+    "ExportCancelled",
     "FileTokenCache",
+    "InconsistentPagesError",
     "InsecureTransportError",
     "MemoryTokenCache",
+    "PageHTTPError",
     "PageProgress",
+    "PageRequestError",
     "PaginationError",
+    "PaginationWarning",
     "RedisTokenCache",
+    "RepeatedRowsError",
     "ResharmonicsAuth",
     "ResharmonicsError",
     "ResharmonicsSession",
+    "ShortPageError",
     "Token",
     "TokenCache",
     "TokenRequestError",

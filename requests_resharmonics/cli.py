@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import textwrap
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import requests
@@ -16,6 +15,18 @@ from . import config, failures
 from ._version import __version__
 from .cache.base import TokenCache
 from .errors import ConfigurationError, ConfigurationWarning, ResharmonicsError
+from .output import (
+    EXIT_BROKEN_PIPE,
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    ItemWriter,
+    Output,
+    Signals,
+    Terminated,
+    WriteFailed,
+    progress_line,
+)
+from .pagination import Export
 from .progress import progress_bar
 from .session import ResharmonicsSession
 from .testing._command import add_fake_server_command
@@ -133,6 +144,13 @@ def _parser() -> argparse.ArgumentParser:
         "--jsonl", action="store_true", help="with --all (implied): one JSON item a line"
     )
     get.add_argument(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="write to FILE instead of stdout, atomically: a temporary file is renamed to "
+        "FILE only once the output is complete, so a FILE that exists is whole",
+    )
+    get.add_argument(
         "--concurrency",
         type=_positive_whole,
         default=1,
@@ -215,48 +233,91 @@ def _get(args: argparse.Namespace) -> int:
     params = {key: values[0] if len(values) == 1 else values for key, values in grouped.items()}
     with _session(args) as session:
         if args.all or args.jsonl:
-            with progress_bar(sys.stderr) as on_page:
-                items = session.paginate(
-                    args.path, params, concurrency=args.concurrency, on_page=on_page
-                )
-                _print_items(items, jsonl=args.jsonl)
-            return 0
+            return _export(session, args, params)
         response = session.get(args.path, params=params)
     if not response.ok:
         _fail(f"GET {args.path} answered HTTP {response.status_code}: {_excerpt(response)}")
         return EXIT_FAILED
     try:
-        payload = response.json()
+        text = json.dumps(response.json(), indent=2, ensure_ascii=False) + "\n"
     except ValueError:
-        sys.stdout.write(response.text)
-        return 0
-    print(json.dumps(payload, indent=2, ensure_ascii=False))
+        text = response.text
+    return _write_whole(args.output, text)
+
+
+def _write_whole(path: str | None, text: str) -> int:
+    output: Output | None = None
+    try:
+        output = Output.open(path)
+        output.write(text)
+        output.commit()
+    except WriteFailed as error:
+        if output is not None:
+            output.discard(error)
+        if error.broken_pipe:
+            return EXIT_BROKEN_PIPE
+        _fail(str(error))
+        return EXIT_FAILED
     return 0
 
 
-def _print_items(items: Iterator[Any], *, jsonl: bool) -> None:
-    """Print items as they arrive: one a line, or as the elements of a pretty JSON array.
+def _export(session: ResharmonicsSession, args: argparse.Namespace, params: Any) -> int:
+    """Stream a whole list; on any failure or interruption, say how far it got, exit non-0.
 
-    Nothing is written before the first page has arrived, so a list that fails at once
-    leaves no output; one that fails later leaves the items before the failure, as valid
-    JSON (the array is closed), and the error on stderr.
+    The JSON array is closed only when the export is complete, and ``--output`` renamed into
+    place only then, so a partial export never looks like a whole one.
     """
-    out = sys.stdout
-    if jsonl:
-        for item in items:
-            out.write(json.dumps(item, ensure_ascii=False) + "\n")
-        return
-    first = next(items, _NOTHING)
-    if first is _NOTHING:
-        out.write("[]\n")
-        return
-    out.write("[\n" + textwrap.indent(json.dumps(first, indent=2, ensure_ascii=False), "  "))
     try:
-        for item in items:
-            text = json.dumps(item, indent=2, ensure_ascii=False)
-            out.write(",\n" + textwrap.indent(text, "  "))
-    finally:
-        out.write("\n]\n")
+        output = Output.open(args.output)
+    except WriteFailed as error:
+        _fail(str(error))
+        return EXIT_FAILED
+    signals = Signals()
+    writer = ItemWriter(output, signals, jsonl=args.jsonl)
+    rows: Export | None = None
+    try:
+        with signals, progress_bar(sys.stderr) as on_page:
+            rows = session.paginate(
+                args.path, params, concurrency=args.concurrency, on_page=on_page
+            )
+            for item in rows:
+                writer.write(item)
+            writer.finish()
+            output.commit()
+        return 0
+    except (KeyboardInterrupt, Terminated, WriteFailed, ResharmonicsError,
+            requests.RequestException) as error:  # fmt: skip
+        if rows is not None:
+            rows.close()  # the pages in flight are cut now, not left to finish
+        output.discard(error)
+        total = rows.total if rows is not None else None
+        return _export_failed(error, writer.count, total, output)
+
+
+def _export_failed(error: BaseException, count: int, total: int | None, output: Output) -> int:
+    started = count > 0 or total is not None
+    if isinstance(error, WriteFailed):
+        if error.broken_pipe:
+            return EXIT_BROKEN_PIPE  # the reader has all it wanted: nothing to say
+        _fail(str(error))
+        return EXIT_FAILED
+    if isinstance(error, KeyboardInterrupt):
+        _say(progress_line("interrupted", count, total, output))
+        return EXIT_INTERRUPTED
+    if isinstance(error, Terminated):
+        _say(progress_line("terminated", count, total, output))
+        return EXIT_TERMINATED
+    if isinstance(error, ResharmonicsError):
+        _fail(str(error))
+    elif isinstance(error, requests.RequestException):
+        _fail(_describe_failure(error))
+    if started:
+        _say(progress_line("incomplete", count, total, output))
+    return EXIT_USAGE if isinstance(error, ConfigurationError) else EXIT_FAILED
+
+
+def _say(message: str) -> None:
+    print(f"resharmonics: {message}", file=sys.stderr)
 
 
 def _describe_failure(error: requests.RequestException) -> str:

@@ -100,3 +100,131 @@ class TokenRequestError(ResharmonicsError, requests.RequestException):
         if retryable is None:
             retryable = status_code is None or status_code == 429 or status_code >= 500
         self.retryable = retryable
+
+
+class PaginationError(ResharmonicsError):
+    """An export could not deliver every row of a list exactly once, and says why.
+
+    The base class: a list endpoint answered with something that is not a page, its pages
+    contradict each other, a page failed, or the export was cancelled. Every subclass's
+    message names the list, the page (numbered from 0, as the API does) and how many rows
+    had already been delivered.
+
+    Attributes:
+        where: the list, as ``GET /api/v3/bookings``.
+        page: the page concerned, or ``None``.
+        delivered: how many rows the export had handed over before this error.
+
+    Example:
+        >>> try:
+        ...     rows = list(session.paginate("/api/v3/bookings"))
+        ... except PaginationError as error:
+        ...     print(error.page, error.delivered)  # where it stopped, and how far it got
+    """
+
+    def __init__(
+        self, message: str, *, where: str = "", page: int | None = None, delivered: int = 0
+    ) -> None:
+        super().__init__(message)
+        self.where = where
+        self.page = page
+        self.delivered = delivered
+
+
+class InconsistentPagesError(PaginationError):
+    """Pages of one export contradict each other, even after asking for the page again.
+
+    For example a page says it is page 1 when page 2 was asked for, or says it is the last
+    one when the first page said there were more.
+    """
+
+
+class ShortPageError(InconsistentPagesError):
+    """A page had fewer rows than the first page promised (and it is not the last one).
+
+    Attributes:
+        expected: the rows the page should have had.
+        got: the rows it had.
+    """
+
+    def __init__(
+        self, message: str, *, expected: int, got: int, where: str = "",
+        page: int | None = None, delivered: int = 0,
+    ) -> None:  # fmt: skip
+        super().__init__(message, where=where, page=page, delivered=delivered)
+        self.expected = expected
+        self.got = got
+
+
+class RepeatedRowsError(InconsistentPagesError):
+    """A page repeated rows already delivered (by their ``id``, else ``roomStayId``).
+
+    Attributes:
+        repeated: how many of the page's rows had been delivered before.
+    """
+
+    def __init__(
+        self, message: str, *, repeated: int, where: str = "", page: int | None = None,
+        delivered: int = 0,
+    ) -> None:  # fmt: skip
+        super().__init__(message, where=where, page=page, delivered=delivered)
+        self.repeated = repeated
+
+
+class CollectionChangedError(InconsistentPagesError):
+    """The list's total (rows or pages) changed during the export.
+
+    Rows were added or removed meanwhile, so rows may have moved between pages: some could
+    be missed or come twice. Pass ``lenient=True`` to accept a live list with a warning.
+
+    Attributes:
+        before: ``(totalElements, totalPages)`` on the first page.
+        after: the same on the page that differed.
+    """
+
+    def __init__(
+        self, message: str, *, before: tuple[int | None, int | None],
+        after: tuple[int | None, int | None], where: str = "", page: int | None = None,
+        delivered: int = 0,
+    ) -> None:  # fmt: skip
+        super().__init__(message, where=where, page=page, delivered=delivered)
+        self.before = before
+        self.after = after
+
+
+class PageRequestError(PaginationError, requests.RequestException):
+    """A page could not be fetched: the connection failed, broke mid-answer or timed out.
+
+    Also a `requests.RequestException`, so existing handlers of request failures catch it.
+    The original exception is its ``__cause__``.
+
+    Attributes:
+        url: the page's URL.
+    """
+
+    def __init__(
+        self, message: str, *, url: str, where: str = "", page: int | None = None,
+        delivered: int = 0, response: requests.Response | None = None,
+    ) -> None:  # fmt: skip
+        PaginationError.__init__(self, message, where=where, page=page, delivered=delivered)
+        self.url = url
+        self.response = response
+        self.request = None
+
+
+class PageHTTPError(PageRequestError, requests.HTTPError):
+    """A page was answered with an error status (``error.response`` has it, and the body).
+
+    Also a `requests.HTTPError`, as a page error always was.
+    """
+
+
+class ExportCancelled(PaginationError):
+    """The export was cancelled (`Export.cancel` or ``close``) before it was complete."""
+
+
+class PaginationWarning(UserWarning):
+    """A lenient export (``lenient=True``) met pages that contradict each other, and went on.
+
+    Its message says what was inconsistent, as the error would have.
+    """

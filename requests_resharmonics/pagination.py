@@ -1,65 +1,39 @@
-"""Walking a Spring-style paginated list endpoint: in order, with the next pages on their way."""
+"""Walking a Spring-style paginated list endpoint: in order, checked, and stoppable at once.
+
+The next pages are on their way while the caller works; any thread can cancel the export.
+"""
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import threading
-from collections.abc import Generator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator, Mapping
+from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any, Callable
 
 import requests
 
-from .errors import ConfigurationError, ResharmonicsError
+from .cutoff import ExportConnections, ExportStopped
+from .errors import ConfigurationError, ExportCancelled, PaginationError
+from .integrity import PageChecks
+from .page import Page, _whole, read_page
+from .page_failures import page_failure
+from .progress import notebook_bar
 from .retries import MAX_API_RETRY_AFTER, retry_after
+from .workers import DaemonPool
+
+__all__ = ["DEFAULT_PAGE_SIZE", "Export", "Page", "PageProgress", "PaginationError", "read_page"]
 
 DEFAULT_PAGE_SIZE = 100
 
+#: Sends one GET of the list with these query parameters and these extra headers.
+PageGetter = Callable[[Mapping[str, Any], Mapping[str, str]], requests.Response]
 
-class PaginationError(ResharmonicsError):
-    """A list endpoint answered with something that is not a page of results."""
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of a list: its items and what it says of its place among the pages."""
-
-    items: list[Any]
-    number: int | None
-    total_pages: int | None
-    last: bool | None
-    total_elements: int | None = None
-
-    @property
-    def has_metadata(self) -> bool:
-        """Whether the page says where it stands (number, total pages or last)."""
-        return (self.number, self.total_pages, self.last) != (None, None, None)
-
-
-def read_page(payload: object, where: str) -> Page:
-    """Read a page in either envelope the API uses.
-
-    The current one is ``{"content": [...], "page": {"number", "totalPages", ...}}``; older
-    deployments put ``number``, ``totalPages`` and ``last`` at the top level.
-    """
-    content = payload.get("content") if isinstance(payload, dict) else None
-    if not isinstance(payload, dict) or not isinstance(content, list):
-        raise PaginationError(
-            f"{where} did not answer with a page: expected a JSON object with a 'content' "
-            f"list, got {_describe(payload)}"
-        )
-    meta = payload.get("page")
-    if not isinstance(meta, dict):
-        meta = payload
-    last = meta.get("last")
-    return Page(
-        items=content,
-        number=_whole(meta.get("number")),
-        total_pages=_whole(meta.get("totalPages")),
-        last=last if isinstance(last, bool) else None,
-        total_elements=_whole(meta.get("totalElements")),
-    )
+#: Headers of a page asked for a second time: a stale copy is the usual cause of a bad page.
+FRESH = {"Cache-Control": "no-cache", "Pragma": "no-cache"}
 
 
 @dataclass(frozen=True)
@@ -72,8 +46,42 @@ class PageProgress:
     total_elements: int | None
 
 
+def paginate_session(
+    session: requests.Session,
+    path: str,
+    params: Mapping[str, Any] | None,
+    page_size: int,
+    *,
+    prefetch: bool,
+    concurrency: int,
+    on_page: Callable[[PageProgress], object] | None,
+    lenient: bool,
+    progress: bool,
+    **kwargs: Any,
+) -> Export:
+    """`iterate_items` through ``session``: its own connections, cut when it is cancelled."""
+    connections = ExportConnections(session)
+    sender = connections.session
+    headers = dict(kwargs.pop("headers", None) or {})
+    url_for = getattr(session, "url_for", lambda url: url)
+
+    def get(query: Mapping[str, Any], extra: Mapping[str, str]) -> requests.Response:
+        sent = {**headers, **extra} if extra else headers or None
+        response: requests.Response = sender.get(path, params=query, headers=sent, **kwargs)
+        return response
+
+    def url(query: Mapping[str, Any]) -> str:
+        prepared = requests.Request("GET", url_for(path), params=dict(query)).prepare()
+        return str(prepared.url)
+
+    return iterate_items(
+        get, f"GET {path}", params, page_size, prefetch=prefetch, concurrency=concurrency,
+        on_page=on_page, lenient=lenient, progress=progress, url=url, connections=connections,
+    )  # fmt: skip
+
+
 def iterate_items(
-    get: Callable[[Mapping[str, Any]], requests.Response],
+    get: PageGetter,
     where: str,
     params: Mapping[str, Any] | None,
     page_size: int,
@@ -81,15 +89,20 @@ def iterate_items(
     prefetch: bool = True,
     concurrency: int = 1,
     on_page: Callable[[PageProgress], object] | None = None,
-) -> Generator[Any, None, None]:
-    """Yield every item of a list, in order, overlapping page requests with the caller's work.
+    lenient: bool = False,
+    progress: bool = False,
+    url: Callable[[Mapping[str, Any]], str] | None = None,
+    connections: ExportConnections | None = None,
+) -> Export:
+    """Return an `Export` of every item of a list, in order, checked page by page.
 
     ``get`` sends one GET with the given query parameters. A ``page`` in ``params`` is where
     to start; a ``size`` there wins over ``page_size``. With ``prefetch`` the next page is
     requested while the caller works through the current one; with ``concurrency`` N, once
     the first page says how many there are, up to N pages are in flight (at most about N
     held in memory). A 429 halves the pages in flight and waits ``Retry-After``; they grow
-    back one at a time as pages arrive.
+    back one at a time as pages arrive. ``progress`` draws a bar (`notebook_bar`). ``url``
+    names a page's URL in errors; ``connections``, when given, is what `Export.cancel` cuts.
     """
     query = dict(params or {})
     first, wanted_size = query.pop("page", 0), query.pop("size", page_size)
@@ -101,8 +114,82 @@ def iterate_items(
         )
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ConfigurationError(f"concurrency must be a whole number >= 1, not {concurrency!r}")
-    walk = _Walk(get, where, query, size, concurrency if prefetch or concurrency > 1 else 0)
-    return walk.items(number, on_page)
+    bar = notebook_bar(where) if progress else None
+    checks = PageChecks(where, size, lenient=lenient)
+    workers = concurrency if prefetch or concurrency > 1 else 0
+    walk = _Walk(get, where, query, size, workers, checks, url, connections)
+    if bar is not None:
+        walk.on_stop = bar.close
+        on_page = bar.both(on_page)
+    return Export(walk, number, on_page)
+
+
+class Export(Iterator[Any]):
+    """The rows of one list, in order, as `ResharmonicsSession.paginate` returns them.
+
+    Iterate it once. Each page is checked against the first before any of its rows comes
+    out; an inconsistency raises an `InconsistentPagesError` (or, with ``lenient=True``,
+    warns). `cancel` (or `close`) stops the export from any thread within about a second,
+    whatever its pages in flight are doing: their connections are cut, no thread is left,
+    and the thread iterating gets `ExportCancelled` instead of a quiet, partial end.
+
+    Example:
+        >>> with session.paginate("/api/v3/bookings", concurrency=4) as rows:
+        ...     for row in rows:
+        ...         store(row)
+        >>> rows.delivered, rows.total
+        (683, 683)
+    """
+
+    def __init__(
+        self, walk: _Walk, first: int, on_page: Callable[[PageProgress], object] | None
+    ) -> None:
+        self._walk = walk
+        self._rows = walk.rows(first, on_page)
+
+    def __iter__(self) -> Export:
+        return self
+
+    def __next__(self) -> Any:
+        return next(self._rows)
+
+    @property
+    def delivered(self) -> int:
+        """How many rows have come out so far."""
+        return self._walk.checks.delivered
+
+    @property
+    def total(self) -> int | None:
+        """How many rows the first page said the export holds (None before it, or unknown)."""
+        return self._walk.checks.total
+
+    def cancel(self) -> None:
+        """Stop the export now, from any thread; return once no request or thread is left.
+
+        The thread iterating (if another) gets `ExportCancelled` at its next row.
+        """
+        self._walk.stop(cancelled=True)
+
+    def close(self) -> None:
+        """Do as `cancel` does: an export that is left early is stopped, not completed."""
+        self.cancel()
+
+    def __enter__(self) -> Export:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._walk.stop(cancelled=True)
+
+    def __del__(self) -> None:
+        walk = getattr(self, "_walk", None)
+        if walk is not None:
+            with contextlib.suppress(Exception):  # at interpreter exit, modules may be gone
+                walk.stop(cancelled=True)
 
 
 class _Walk:
@@ -110,79 +197,147 @@ class _Walk:
 
     def __init__(
         self,
-        get: Callable[[Mapping[str, Any]], requests.Response],
+        get: PageGetter,
         where: str,
         query: dict[str, Any],
         size: int,
         workers: int,
+        checks: PageChecks,
+        url: Callable[[Mapping[str, Any]], str] | None,
+        connections: ExportConnections | None,
     ) -> None:
         self.get = get
         self.where = where
         self.query = query
         self.size = size
         self.workers = workers
+        self.checks = checks
+        self.url = url
+        self.connections = connections
         self.in_flight = max(workers, 1)  # the pages to keep requested ahead, lowered by 429s
+        self.cancelled = False
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._stopped = False
+        self._executor = DaemonPool(workers, "resharmonics-page") if workers else None
+        self._futures: set[Future[Page]] = set()
+        self.on_stop: Callable[[], object] | None = None
 
-    def items(
-        self, number: int, on_page: Callable[[PageProgress], object] | None
-    ) -> Generator[Any, None, None]:
-        executor = (
-            ThreadPoolExecutor(self.workers, thread_name_prefix="resharmonics-page")
-            if self.workers
-            else None
-        )
+    def rows(self, number: int, on_page: Callable[[PageProgress], object] | None) -> Iterator[Any]:
+        checks = self.checks
         ahead: collections.deque[tuple[int, Future[Page] | None]] = collections.deque()
         try:
-            page = self.fetch(number)
-            previous: Page | None = None
+            page = checks.check(self.receive(number, None), number, self.again(number))
             while True:
-                self._check(page, number, previous)
-                last = _is_last(page, number, self.size)
+                last = checks.is_last(page, number)
                 if not last:
-                    self._schedule(executor, ahead, page, number)
+                    self._schedule(ahead, number)
                 if on_page is not None:
                     on_page(PageProgress(number, len(page.items), page.total_pages,
                                          page.total_elements))  # fmt: skip
-                yield from page.items
+                for item in page.items:
+                    if self.cancelled:
+                        raise self._cancelled_error()
+                    checks.delivered += 1
+                    yield item
                 if last:
+                    checks.finish()
                     return
                 if not ahead:  # sequential: the next page is asked for only now
                     ahead.append((number + 1, None))
                 number, future = ahead.popleft()
-                previous, page = page, future.result() if future else self.fetch(number)
+                page = checks.check(self.receive(number, future), number, self.again(number))
         finally:
-            # Abandoned (a break, an exception, garbage collection) or done: no request is
-            # left running and no thread behind.
-            self._stopping.set()
-            for _, future in ahead:
-                if future is not None:
-                    future.cancel()
-            if executor is not None:
-                executor.shutdown(wait=True)
+            # Done, abandoned (a break, an exception, Ctrl-C, garbage collection) or
+            # cancelled from another thread: no request is left running and no thread behind.
+            self.stop(cancelled=False)
+
+    def stop(self, *, cancelled: bool) -> None:
+        """Cut every request in flight, end the threads and release the connections."""
+        with self._lock:
+            if cancelled and not self._stopped:
+                self.cancelled = True
+            if self._stopped:
+                return
+            self._stopped = True
+            futures = list(self._futures)
+        self._stopping.set()
+        if self.connections is not None:
+            self.connections.cut()
+        for future in futures:
+            future.cancel()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)  # at once: their connections are cut
+        if self.connections is not None:
+            self.connections.close()
+        if self.on_stop is not None:
+            self.on_stop()
+
+    def again(self, number: int) -> Callable[[], Page]:
+        return lambda: self.receive(number, None, fresh=True)
+
+    def receive(self, number: int, future: Future[Page] | None, *, fresh: bool = False) -> Page:
+        """Return the page, fetched here or by a worker; failures say where and how far it got."""
+        try:
+            if self.cancelled:
+                raise ExportStopped
+            return future.result() if future is not None else self.fetch(number, fresh)
+        except (ExportStopped, CancelledError):
+            if self.cancelled:
+                raise self._cancelled_error() from None
+            raise
+        except Exception as error:
+            if self.cancelled:
+                raise self._cancelled_error() from None
+            failure = page_failure(error, self.where, number, self.checks.delivered,
+                                   self._page_url(number))  # fmt: skip
+            if failure is error:
+                raise
+            raise failure from error
+
+    def _cancelled_error(self) -> ExportCancelled:
+        checks = self.checks
+        of = f" of {checks.total}" if checks.total is not None else ""
+        return ExportCancelled(
+            f"{self.where}: the export was cancelled after {checks.delivered}{of} rows",
+            where=self.where,
+            delivered=checks.delivered,
+        )
+
+    def _page_url(self, number: int) -> str:
+        query = {**self.query, "page": number, "size": self.size}
+        return self.url(query) if self.url is not None else self.where
 
     def _schedule(
-        self,
-        executor: ThreadPoolExecutor | None,
-        ahead: collections.deque[tuple[int, Future[Page] | None]],
-        page: Page,
-        number: int,
+        self, ahead: collections.deque[tuple[int, Future[Page] | None]], number: int
     ) -> None:
+        executor = self._executor
         if executor is None:
             return
-        last = page.total_pages - 1 if page.total_pages is not None else None
+        pages = self.checks.pages
+        last = pages - 1 if pages is not None else None
         # Without a page count, only the next page is known to be wanted.
         limit = self.in_flight if last is not None else 1
         following = ahead[-1][0] + 1 if ahead else number + 1
         while len(ahead) < limit and (last is None or following <= last):
-            ahead.append((following, executor.submit(self.fetch, following)))
+            with self._lock:
+                if self._stopped:
+                    return
+                future = executor.submit(self.fetch, following)
+                self._futures.add(future)
+            future.add_done_callback(self._forget)
+            ahead.append((following, future))
             following += 1
 
-    def fetch(self, number: int) -> Page:
+    def _forget(self, future: Future[Page]) -> None:
+        with self._lock:
+            self._futures.discard(future)
+
+    def fetch(self, number: int, fresh: bool = False) -> Page:
         """Request one page, waiting out 429s; return it read."""
+        headers = FRESH if fresh else {}
         for attempt in range(THROTTLED_ATTEMPTS):
-            response = self.get({**self.query, "page": number, "size": self.size})
+            response = self.get({**self.query, "page": number, "size": self.size}, headers)
             if response.status_code != 429 or attempt == THROTTLED_ATTEMPTS - 1:
                 break
             delay = _retry_after(response, attempt)
@@ -190,7 +345,7 @@ class _Walk:
             with self._lock:
                 self.in_flight = max(1, self.in_flight // 2)
             if self._stopping.wait(delay):
-                break
+                raise ExportStopped
         response.raise_for_status()
         with self._lock:
             self.in_flight = min(self.in_flight + 1, max(self.workers, 1))
@@ -199,14 +354,6 @@ class _Walk:
         except ValueError:
             raise PaginationError(f"{self.where} page {number} is not JSON") from None
         return read_page(payload, f"{self.where} page {number}")
-
-    def _check(self, page: Page, number: int, previous: Page | None) -> None:
-        if page.number is not None and page.number != number:
-            raise PaginationError(
-                f"{self.where} answered page {page.number} when asked for page {number}"
-            )
-        if not page.has_metadata and previous is not None and previous.items == page.items:
-            raise PaginationError(f"{self.where} ignores the page parameter: page {number} repeats")
 
 
 #: How many times one page is asked for while the API answers 429.
@@ -218,30 +365,3 @@ def _retry_after(response: requests.Response, attempt: int) -> float:
     asked = retry_after(response.raw)
     seconds = 0.5 * 2**attempt if asked is None else asked
     return min(max(seconds, 0.0), float(MAX_API_RETRY_AFTER))
-
-
-def _is_last(page: Page, number: int, size: int) -> bool:
-    if not page.items or page.last:
-        return True
-    if page.total_pages is not None:
-        return number >= page.total_pages - 1
-    return page.last is None and len(page.items) < size
-
-
-def _whole(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
-
-
-def _describe(payload: object) -> str:
-    if isinstance(payload, dict):
-        keys = ", ".join(repr(key) for key in list(payload)[:5])
-        return f"an object with keys {keys}" if keys else "an empty object"
-    if isinstance(payload, list):
-        return f"a list of {len(payload)} items"
-    return f"a JSON {type(payload).__name__}"

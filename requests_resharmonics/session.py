@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Callable, Union
 from urllib.parse import urlsplit
 
@@ -16,7 +16,7 @@ from .cache.base import TokenCache
 from .display import html_repr, plain_repr, token_state
 from .endpoint import DEFAULT_TIMEOUT
 from .errors import ConfigurationError
-from .pagination import DEFAULT_PAGE_SIZE, PageProgress, iterate_items
+from .pagination import DEFAULT_PAGE_SIZE, Export, PageProgress, paginate_session
 from .renewal import DEFAULT_LEEWAY, TokenManager
 from .retries import DEFAULT_API_RETRIES, DEFAULT_TOKEN_RETRIES, RetriesSetting, api_retry
 from .token import Token
@@ -249,41 +249,46 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         prefetch: bool = True,
         concurrency: int = 1,
         on_page: Callable[[PageProgress], object] | None = None,
+        lenient: bool = False,
+        progress: bool = False,
         **kwargs: Any,
-    ) -> Generator[Any, None, None]:
-        """Iterate every item of a list endpoint, across its pages, in order.
+    ) -> Export:
+        """Iterate every item of a list endpoint, across its pages, in order, exactly once.
 
         While the caller works through one page, the next is already being requested
         (``prefetch=False`` asks for each page only when the previous one is used up). With
         ``concurrency=N``, once the first page says how many pages there are, up to N are
         requested at once; items still come out in order, and at most about N pages are
         held in memory. A 429 halves the pages in flight and waits its ``Retry-After``
-        instead of failing. Leaving the loop early (``break``, an exception) stops the
-        requests and the threads before the loop's exit returns.
+        instead of failing.
+
+        Every page is checked against the first (its totals, its number of rows, rows
+        repeated by ``id``, else ``roomStayId``) before any of its rows comes out; a page that
+        fails is asked for once more, then the export raises an `InconsistentPagesError`.
+        ``lenient=True`` accepts a list that changes meanwhile: it warns
+        (`PaginationWarning`) and goes on. Leaving early (``break``, an exception, Ctrl-C,
+        `Export.cancel` from any thread) cuts the pages in flight and ends at once.
 
         Both the ``{"content": [...], "page": {...}}`` envelope and the older one with
-        ``totalPages``, ``number`` and ``last`` at the top level are understood. Iteration
-        stops after the last page or at an empty one. ``on_page`` is called with a
-        `PageProgress` as each page is delivered (for a progress bar); ``kwargs`` go to each
-        GET.
+        ``totalPages``, ``number`` and ``last`` at the top level are understood. ``on_page``
+        is called with a `PageProgress` as each page is delivered; ``progress=True`` draws
+        a ``tqdm.auto`` bar (the ``[progress]`` extra); ``kwargs`` go to each GET.
 
         Example:
             >>> for booking in session.paginate("/api/v3/bookings", {"statuses": "CONFIRMED"}):
             ...     print(booking["bookingReference"])
 
         Raises:
-            PaginationError: an answer is not a page.
-            requests.HTTPError: a page was answered with an error status.
+            InconsistentPagesError: pages contradict each other (a subclass says how).
+            PageHTTPError: a page was answered with an error status (a requests.HTTPError).
+            PageRequestError: a page failed or was cut off (a requests.RequestException).
+            ExportCancelled: `Export.cancel` was called from another thread.
+            PaginationError: an answer is not a page (the base class of all of these).
         """
-        return iterate_items(
-            lambda query: self.get(path, params=query, **kwargs),
-            f"GET {path}",
-            params,
-            page_size,
-            prefetch=prefetch,
-            concurrency=concurrency,
-            on_page=on_page,
-        )
+        return paginate_session(
+            self, path, params, page_size, prefetch=prefetch, concurrency=concurrency,
+            on_page=on_page, lenient=lenient, progress=progress, **kwargs,
+        )  # fmt: skip
 
     def close(self) -> None:
         """Close the session's connections, those to the token endpoint included."""
