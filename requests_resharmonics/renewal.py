@@ -8,7 +8,6 @@ while calls go on using it (stale-while-revalidate); calls wait only for an expi
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 import os
@@ -17,12 +16,14 @@ import time
 import weakref
 from typing import Any, Callable, NamedTuple
 
-from . import background
+from . import background, otel, schedule
 from .cache.base import MemoryTokenCache, TokenCache
 from .cache.codec import token_id
 from .cache.guard import GuardedCache
 from .endpoint import TokenEndpoint
-from .errors import ConfigurationError
+from .errors import ConfigurationError, TokenRequestError
+from .events import Listener, TokenEvent, Trigger, deliver
+from .stats import StatsRecorder, TokenStats, record_process
 from .token import Token
 
 log = logging.getLogger("requests_resharmonics")
@@ -44,14 +45,27 @@ def stale_until(token: Token) -> float:
     return token.expires_at - min(token.lifetime * 0.02, 1.0)
 
 
-def event(name: str, token: Token) -> dict[str, str]:
+def event(name: str, token: Token, duration: float | None = None) -> dict[str, object]:
     """Return log-record fields naming a token event, for handlers that act on events.
 
     Records carry ``resharmonics_event`` (``fetched``, ``due``, ``rejected``,
     ``unreplayable`` or ``renewal-failed``) and ``resharmonics_token``, the token's
-    fingerprint, never the token.
+    fingerprint, never the token; records of a token request (``fetched``,
+    ``renewal-failed``) carry ``resharmonics_duration`` too, its seconds.
     """
-    return {"resharmonics_event": name, "resharmonics_token": token.fingerprint}
+    fields: dict[str, object] = {
+        "resharmonics_event": name,
+        "resharmonics_token": token.fingerprint,
+    }
+    if duration is not None:
+        fields["resharmonics_duration"] = duration
+    return fields
+
+
+def outcome_of(error: BaseException) -> str:
+    """Classify a failed token request: ``refused`` (the endpoint said 4xx) or ``failed``."""
+    status = error.status_code if isinstance(error, TokenRequestError) else None
+    return "refused" if status is not None and 400 <= status < 500 else "failed"
 
 
 #: How long renewals after a rejection pause once a replacement is rejected too, at first
@@ -85,6 +99,7 @@ class TokenManager:
         clock: Callable[[], float] = time.time,
         cache: TokenCache | None = None,
         background: bool = True,
+        on_event: Listener | None = None,
     ) -> None:
         if not isinstance(leeway, (int, float)) or not leeway >= 0 or not math.isfinite(leeway):
             raise ConfigurationError(f"leeway must be a number of seconds >= 0, not {leeway!r}")
@@ -110,6 +125,10 @@ class TokenManager:
         self._pause = 0.0  # seconds renewals after a rejection pause for, 0 when not
         self._paused_until = 0.0  # time.monotonic()
         self._lock = threading.Lock()
+        #: Called with a `TokenEvent` for every token request, renewal, replay and cache
+        #: lookup, in the thread where it happened; its exceptions are logged, not raised.
+        self.on_event = on_event
+        self._stats = StatsRecorder()
         _live_managers.add(self)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -129,6 +148,15 @@ class TokenManager:
         """The current token, or ``None`` before the first fetch."""
         current = self._current
         return current.token if current is not None else None
+
+    def stats(self) -> TokenStats:
+        """Return this client's token costs so far (see `TokenStats`)."""
+        return self._stats.snapshot()
+
+    def _emit(self, event: TokenEvent) -> None:
+        self._stats.record(event)
+        record_process(event)
+        deliver(event, self.on_event)
 
     def valid_token(self) -> Token:
         """Return a token good for the next call, renewing it if needed.
@@ -152,13 +180,39 @@ class TokenManager:
                 if shared is not None and self.clock() < stale_until(shared):
                     self._store(shared)
                     return self._fresh_or_stale(shared)
-            if current is not None:
-                log.debug(
-                    "token %s is due for renewal",
-                    current.token.fingerprint,
-                    extra=event("due", current.token),
-                )
-            return self._obtain(rejected=None)
+            if current is None:
+                return self._obtain(rejected=None, trigger="first")
+            log.debug(
+                "token %s is due for renewal",
+                current.token.fingerprint,
+                extra=event("due", current.token),
+            )
+            return self._renew_inline()
+
+    def _renew_inline(self) -> Token:
+        """Renew a due or expired token in the call that found it (the lock held)."""
+        started = time.monotonic()
+        try:
+            token = self._obtain(rejected=None, trigger="inline")
+        except Exception:
+            self._renewal_event("failed", "inline", started, None)
+            raise
+        self._renewal_event("ok", "inline", started, token)
+        return token
+
+    def _renewal_event(
+        self, outcome: str, trigger: Trigger, since: float, token: Token | None
+    ) -> None:
+        self._emit(
+            TokenEvent(
+                "renewal",
+                outcome,
+                self.endpoint.client_id,
+                duration=time.monotonic() - since,
+                fingerprint=token.fingerprint if token is not None else None,
+                trigger=trigger,
+            )
+        )
 
     def _fresh_or_stale(self, token: Token) -> Token:
         """Return ``token``, starting its background renewal if it is due."""
@@ -167,14 +221,13 @@ class TokenManager:
         return token
 
     def _serve_stale(self, token: Token) -> Token:
-        renewal = functools.partial(self._renew_in_background, token, time.monotonic())
-        background.start(self.key, renewal)
+        background.start(self.key, _BackgroundRenewal(self, token))
         return token
 
     def fetch_token(self) -> Token:
         """Fetch a new token now, whatever the state of the current one or the cache's."""
         with self._lock, self.cache.lock(self.key, self.lock_wait):
-            return self._fetch_locked()
+            return self._fetch_locked("explicit")
 
     def renew_after_rejection(self, rejected: Token) -> Token | None:
         """Return a replacement for a token the API rejected as expired, or None.
@@ -193,6 +246,7 @@ class TokenManager:
             ):
                 return current.token
             if time.monotonic() < self._paused_until:
+                self._replay_event("paused", None)
                 return None
             log.debug(
                 "token %s was rejected as expired; renewing",
@@ -200,7 +254,17 @@ class TokenManager:
                 extra=event("rejected", rejected),
             )
             self.cache.delete_if(self.key, token_id(rejected))
-            return self._obtain(rejected)
+            try:
+                replacement = self._obtain(rejected, trigger="replay")
+            except Exception:
+                self._replay_event("failed", None)
+                raise
+            self._replay_event("ok", replacement)
+            return replacement
+
+    def _replay_event(self, outcome: str, token: Token | None) -> None:
+        fingerprint = token.fingerprint if token is not None else None
+        self._emit(TokenEvent("replay", outcome, self.endpoint.client_id, fingerprint=fingerprint))
 
     @property
     def backing_off(self) -> bool:
@@ -250,68 +314,98 @@ class TokenManager:
         with self._lock:
             self._store(token, notify=False)
 
-    def _obtain(self, rejected: Token | None) -> Token:
+    def _obtain(self, rejected: Token | None, trigger: Trigger) -> Token:
         """Take a usable token from the cache, or fetch one under the cache's lock.
 
         Called with the manager's lock held. Other processes sharing the cache wait on the
         cache's lock while one fetches, then find its token on their second look.
         """
         shared = self._usable(self._shared(), rejected)
-        if shared is not None:
-            self._store(shared)
-            return shared
-        with self.cache.lock(self.key, self.lock_wait):
-            shared = self._usable(self._shared(), rejected)
-            if shared is not None:
-                self._store(shared)
-                return shared
-            return self._fetch_locked()
+        if shared is None:
+            with self.cache.lock(self.key, self.lock_wait):
+                shared = self._usable(self._shared(), rejected)
+                if shared is None:
+                    self._cache_event("miss")
+                    return self._fetch_locked(trigger)
+        self._cache_event("hit")
+        self._store(shared)
+        return shared
 
-    def _renew_in_background(self, stale: Token, due_since: float) -> None:
-        """Replace ``stale`` while calls keep using it; retry failures until it expires."""
-        log.debug(
-            "token %s is due for renewal; renewing in the background",
-            stale.fingerprint,
-            extra=event("due", stale),
-        )
-        delay = self.background_retry_delay
-        while not background.shutting_down.is_set():
-            current = self._current
-            if current is None or current.token.access_token != stale.access_token:
-                return  # replaced meanwhile (a rejection, another renewal)
-            if stale.is_expired(self.clock()):
-                return  # calls now renew it themselves, under the usual single flight
-            try:
-                with self._lock:
-                    current = self._current
-                    if current is not None and current.token is stale:
-                        self._obtain(rejected=None)
-                        # Under load a renewal takes longer than its token request alone
-                        # (the thread waits for its turn): start the next one that much sooner.
-                        self._renewal_seconds = time.monotonic() - due_since
-                return
-            except Exception as error:
-                message = self.endpoint.scrub(str(error))[:300]
-                log.warning(
-                    "background renewal of token %s failed (%s); retrying in %.1f s while it "
-                    "stays valid",
-                    stale.fingerprint,
-                    message,
-                    delay,
-                    extra=event("renewal-failed", stale),
-                )
-            if background.shutting_down.wait(delay):
-                return
-            delay = min(delay * 2, 60.0)
+    def _cache_event(self, outcome: str) -> None:
+        self._emit(TokenEvent("cache", outcome, self.endpoint.client_id))
+
+    def _renew_in_background(self, renewal: _BackgroundRenewal) -> float | None:
+        """Replace a due token while calls keep using it, in a worker of the shared pool.
+
+        Returns None when done, or the seconds to wait before the pool runs it again after
+        a failure (doubling each time, while the token stays valid).
+        """
+        stale = renewal.stale
+        current = self._current
+        if current is None or current.token.access_token != stale.access_token:
+            return None  # replaced meanwhile (a rejection, another renewal)
+        if stale.is_expired(self.clock()):
+            return None  # calls now renew it themselves, under the usual single flight
+        started = time.monotonic()
+        try:
+            with self._lock:
+                current = self._current
+                if current is not None and current.token is stale:
+                    token = self._obtain(rejected=None, trigger="background")
+                    # Under load a renewal takes longer than its token request alone (it
+                    # waits for a worker): start the next one that much sooner.
+                    self._renewal_seconds = time.monotonic() - renewal.due_since
+                    self._renewal_event("ok", "background", renewal.due_since, token)
+            return None
+        except Exception as error:
+            seconds = time.monotonic() - started
+            delay = renewal.delay
+            log.warning(
+                "background renewal of token %s failed after %.3f s (%s); retrying in %.1f s "
+                "while it stays valid",
+                stale.fingerprint,
+                seconds,
+                self.endpoint.scrub(str(error))[:300],
+                delay,
+                extra=event("renewal-failed", stale, seconds),
+            )
+            self._renewal_event("failed", "background", renewal.due_since, None)
+        renewal.delay = min(delay * 2, 60.0)
+        return delay
 
     def renew_at(self, token: Token) -> float:
-        """Return when ``token`` is due: its margin, widened to cover a slow renewal."""
+        """Return when ``token`` is due: its margin, widened to cover a slow renewal.
+
+        When many clients of the token URL would renew in the same second, the token's
+        booking in the process's renewal calendar brings it forward (`schedule`).
+        """
+        due = self._due(token)
+        if not math.isfinite(due):
+            return due
+        return due - schedule.shift(self.endpoint.token_url, self.key, token.fingerprint)
+
+    def _due(self, token: Token) -> float:
         due = token.renew_at(self.leeway)
         if token.expires_at is None or token.lifetime is None:
             return due
         slowest = max(self._fetch_seconds, self._renewal_seconds)
         slow_margin = min(SLOW_MARGIN_FACTOR * slowest, token.lifetime / 2)
         return min(due, token.expires_at - slow_margin)
+
+    def _book(self, token: Token) -> float:
+        """Book ``token``'s renewal in the calendar; return when it is due."""
+        due = self._due(token)
+        if not math.isfinite(due) or token.lifetime is None:
+            return due
+        shift = schedule.book(
+            self.endpoint.token_url,
+            self.key,
+            token.fingerprint,
+            due,
+            token.lifetime,
+            self.clock(),
+        )
+        return due - shift
 
     def _shared(self) -> Token | None:
         """Return the token in the cache, if there is a readable one."""
@@ -324,27 +418,59 @@ class TokenManager:
             return None
         return token
 
-    def _fetch_locked(self) -> Token:
-        started = time.monotonic()
-        token = self.endpoint.request_token(self.clock)
-        self._fetch_seconds = time.monotonic() - started
+    def _fetch_locked(self, trigger: Trigger) -> Token:
+        endpoint = self.endpoint
+        with otel.token_request(endpoint.token_url, endpoint.client_id, trigger) as note:
+            started = time.monotonic()
+            try:
+                token = endpoint.request_token(self.clock)
+            except Exception as error:
+                note.failed(outcome_of(error), error)
+                self._request_event(note.outcome, trigger, started, None, note.status)
+                raise
+            note.fingerprint = token.fingerprint
+        seconds = self._request_event("ok", trigger, started, token, None)
+        self._fetch_seconds = seconds
         self._store(token)
         self.cache.set(self.key, self.codec.encode(token), token.expires_at)
         log.debug(
-            "token %s fetched from %s, %s",
+            "token %s fetched from %s in %.3f s, %s",
             token.fingerprint,
-            self.endpoint.token_url,
+            endpoint.token_url,
+            seconds,
             f"valid {token.lifetime:.0f} s" if token.lifetime is not None else "lifetime unknown",
-            extra=event("fetched", token),
+            extra=event("fetched", token, seconds),
         )
         return token
+
+    def _request_event(
+        self,
+        outcome: str,
+        trigger: Trigger,
+        started: float,
+        token: Token | None,
+        status: int | None,
+    ) -> float:
+        seconds = time.monotonic() - started
+        self._emit(
+            TokenEvent(
+                "token-request",
+                outcome,
+                self.endpoint.client_id,
+                duration=seconds,
+                fingerprint=token.fingerprint if token is not None else None,
+                trigger=trigger,
+                status=status,
+            )
+        )
+        return seconds
 
     def _store(self, token: Token | None, notify: bool = True) -> None:
         previous = self._current
         if token is None:
             self._current = None
             return
-        self._current = _Current(token, self.renew_at(token), stale_until(token))
+        self._current = _Current(token, self._book(token), stale_until(token))
         is_new = previous is None or previous.token.access_token != token.access_token
         if notify and is_new and self.on_new_token is not None:
             try:
@@ -360,6 +486,21 @@ class TokenManager:
         # and pooled connections must not be shared with the parent.
         self._lock = threading.Lock()
         self.endpoint.after_fork()
+
+
+class _BackgroundRenewal:
+    """One due token's renewal, as the shared pool of workers runs (and reruns) it."""
+
+    __slots__ = ("delay", "due_since", "manager", "stale")
+
+    def __init__(self, manager: TokenManager, stale: Token) -> None:
+        self.manager = manager
+        self.stale = stale
+        self.due_since = time.monotonic()
+        self.delay = manager.background_retry_delay
+
+    def __call__(self) -> float | None:
+        return self.manager._renew_in_background(self)
 
 
 _live_managers: weakref.WeakSet[TokenManager] = weakref.WeakSet()

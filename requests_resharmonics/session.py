@@ -16,9 +16,11 @@ from .cache.base import TokenCache
 from .display import html_repr, plain_repr, token_state
 from .endpoint import DEFAULT_TIMEOUT
 from .errors import ConfigurationError
+from .events import TokenEvent
 from .pagination import DEFAULT_PAGE_SIZE, PageProgress, iterate_items
 from .renewal import DEFAULT_LEEWAY
 from .retries import DEFAULT_API_RETRIES, DEFAULT_TOKEN_RETRIES, RetriesSetting, api_retry
+from .stats import TokenStats
 from .token import Token
 
 #: Connections kept per host: enough for a worker pool of threads sharing one session.
@@ -79,6 +81,8 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         token_updater: called with the token dict each time the session starts using a new
             token (fetched, renewed, or found in the shared cache), to persist it; it runs in
             the thread that obtained the token, which may be the background renewal's.
+        on_event: as for `ResharmonicsAuth`: called with a `TokenEvent` for every token
+            request, renewal, replay and cache lookup.
 
     The `OAuth2Session` arguments that cannot apply to client credentials
     (``auto_refresh_url``, ``auto_refresh_kwargs``, ``redirect_uri``, ``state``, ``pkce``,
@@ -106,6 +110,7 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         api_timeout: ApiTimeout = DEFAULT_API_TIMEOUT,
         token: Mapping[str, Any] | None = None,
         token_updater: Callable[[dict[str, Any]], object] | None = None,
+        on_event: Callable[[TokenEvent], object] | None = None,
         **kwargs: Any,
     ) -> None:
         _refuse(kwargs)
@@ -129,6 +134,7 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
             allowed_hosts=[urlsplit(self.base_url).hostname or "", *(allowed_hosts or ())],
             cache=cache,
             background_renewal=background_renewal,
+            on_event=on_event,
         )
         adapter = HTTPAdapter(max_retries=api_retry(retries), pool_maxsize=POOL_SIZE)
         super().__init__(client=auth._manager.endpoint.client, scope=auth.scope)
@@ -169,6 +175,11 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         if auth is None:  # OAuth2Session.__init__ sets an empty token before ours exists
             return
         auth._manager.set_token(Token.from_dict(value, auth._manager.clock()) if value else None)
+
+    @property
+    def stats(self) -> TokenStats:
+        """A snapshot of the session's token costs (see `ResharmonicsAuth.stats`)."""
+        return self._resharmonics_auth.stats
 
     @property
     def access_token(self) -> str | None:
