@@ -178,6 +178,7 @@ class TokenManager:
             if current is None and self.background:
                 shared = self._shared()  # another's token, perhaps due: still good
                 if shared is not None and self.clock() < stale_until(shared):
+                    self._cache_event("hit")
                     self._store(shared)
                     return self._fresh_or_stale(shared)
             if current is None:
