@@ -21,9 +21,11 @@ from .cache.base import MemoryTokenCache, TokenCache
 from .cache.codec import token_id
 from .cache.guard import GuardedCache
 from .endpoint import TokenEndpoint
-from .errors import ConfigurationError, TokenRequestError
-from .events import Listener, TokenEvent, Trigger, deliver
-from .stats import StatsRecorder, TokenStats, record_process
+from .errors import ConfigurationError
+from .events import Listener, Trigger
+from .reporting import Reporting, outcome_of
+from .reporting import event as event  # auth.py logs its events with the same fields
+from .stats import StatsRecorder
 from .token import Token
 
 log = logging.getLogger("requests_resharmonics")
@@ -45,29 +47,6 @@ def stale_until(token: Token) -> float:
     return token.expires_at - min(token.lifetime * 0.02, 1.0)
 
 
-def event(name: str, token: Token, duration: float | None = None) -> dict[str, object]:
-    """Return log-record fields naming a token event, for handlers that act on events.
-
-    Records carry ``resharmonics_event`` (``fetched``, ``due``, ``rejected``,
-    ``unreplayable`` or ``renewal-failed``) and ``resharmonics_token``, the token's
-    fingerprint, never the token; records of a token request (``fetched``,
-    ``renewal-failed``) carry ``resharmonics_duration`` too, its seconds.
-    """
-    fields: dict[str, object] = {
-        "resharmonics_event": name,
-        "resharmonics_token": token.fingerprint,
-    }
-    if duration is not None:
-        fields["resharmonics_duration"] = duration
-    return fields
-
-
-def outcome_of(error: BaseException) -> str:
-    """Classify a failed token request: ``refused`` (the endpoint said 4xx) or ``failed``."""
-    status = error.status_code if isinstance(error, TokenRequestError) else None
-    return "refused" if status is not None and 400 <= status < 500 else "failed"
-
-
 #: How long renewals after a rejection pause once a replacement is rejected too, at first
 #: and at most (the pause doubles while replacements keep being rejected).
 MIN_REJECTION_PAUSE = 1.0
@@ -82,7 +61,7 @@ class _Current(NamedTuple):
     stale_until: float  # the last moment a call may carry it while its renewal is under way
 
 
-class TokenManager:
+class TokenManager(Reporting):
     """Holds the current token of one client and renews it, once, when it is due.
 
     Example:
@@ -149,15 +128,6 @@ class TokenManager:
         current = self._current
         return current.token if current is not None else None
 
-    def stats(self) -> TokenStats:
-        """Return this client's token costs so far (see `TokenStats`)."""
-        return self._stats.snapshot()
-
-    def _emit(self, event: TokenEvent) -> None:
-        self._stats.record(event)
-        record_process(event)
-        deliver(event, self.on_event)
-
     def valid_token(self) -> Token:
         """Return a token good for the next call, renewing it if needed.
 
@@ -200,20 +170,6 @@ class TokenManager:
             raise
         self._renewal_event("ok", "inline", started, token)
         return token
-
-    def _renewal_event(
-        self, outcome: str, trigger: Trigger, since: float, token: Token | None
-    ) -> None:
-        self._emit(
-            TokenEvent(
-                "renewal",
-                outcome,
-                self.endpoint.client_id,
-                duration=time.monotonic() - since,
-                fingerprint=token.fingerprint if token is not None else None,
-                trigger=trigger,
-            )
-        )
 
     def _fresh_or_stale(self, token: Token) -> Token:
         """Return ``token``, starting its background renewal if it is due."""
@@ -262,10 +218,6 @@ class TokenManager:
                 raise
             self._replay_event("ok", replacement)
             return replacement
-
-    def _replay_event(self, outcome: str, token: Token | None) -> None:
-        fingerprint = token.fingerprint if token is not None else None
-        self._emit(TokenEvent("replay", outcome, self.endpoint.client_id, fingerprint=fingerprint))
 
     @property
     def backing_off(self) -> bool:
@@ -331,9 +283,6 @@ class TokenManager:
         self._cache_event("hit")
         self._store(shared)
         return shared
-
-    def _cache_event(self, outcome: str) -> None:
-        self._emit(TokenEvent("cache", outcome, self.endpoint.client_id))
 
     def _renew_in_background(self, renewal: _BackgroundRenewal) -> float | None:
         """Replace a due token while calls keep using it, in a worker of the shared pool.
@@ -443,28 +392,6 @@ class TokenManager:
             extra=event("fetched", token, seconds),
         )
         return token
-
-    def _request_event(
-        self,
-        outcome: str,
-        trigger: Trigger,
-        started: float,
-        token: Token | None,
-        status: int | None,
-    ) -> float:
-        seconds = time.monotonic() - started
-        self._emit(
-            TokenEvent(
-                "token-request",
-                outcome,
-                self.endpoint.client_id,
-                duration=seconds,
-                fingerprint=token.fingerprint if token is not None else None,
-                trigger=trigger,
-                status=status,
-            )
-        )
-        return seconds
 
     def _store(self, token: Token | None, notify: bool = True) -> None:
         previous = self._current
