@@ -61,9 +61,9 @@ class ResharmonicsAuth(AuthBase):
             and 5xx.
         allowed_hosts: hosts to send the token to; ``None`` (the default) sends it to every
             host this auth object is used with, as any requests auth object does.
-        background_renewal: renew a token that is due but still valid in a background thread
-            while calls go on using it, so that no call waits for the token endpoint; False
-            renews inline, in the call that finds it due.
+        background_renewal: renew a token that is due but still valid in a worker of the
+            process's renewal pool while calls go on using it, so that no call waits for the
+            token endpoint; False renews inline, in the call that finds it due.
         cache: where tokens are shared: the default `MemoryTokenCache` shares them with every
             auth object of the same client in the process; `FileTokenCache` and
             `RedisTokenCache` share them between processes and machines.
