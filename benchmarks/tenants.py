@@ -86,7 +86,8 @@ class Server:
         self.base_url, self.token_url = urls["base_url"], urls["token_url"]
 
     def token_requests(self) -> list[tuple[float, str]]:
-        assert self.process.stdin is not None and self.process.stdout is not None
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
         self.process.stdin.write("requests\n")
         self.process.stdin.flush()
         return [tuple(pair) for pair in json.loads(self.process.stdout.readline())]  # type: ignore[misc]
@@ -147,6 +148,8 @@ def run(count: int, lifetime: float, leeway: float, lifetimes: float) -> dict[st
     sampler = Sampler()
     sampler.start()
     try:
+        totals = getattr(requests_resharmonics, "process_stats", None)  # absent before 0.2
+        stats_before = totals().as_dict() if totals is not None else None
         gc.collect()
         memory_before = rss_bytes()
         fleet = [
@@ -215,8 +218,14 @@ def run(count: int, lifetime: float, leeway: float, lifetimes: float) -> dict[st
             worker.join()
         ended = time.time()
         seen = server.token_requests()
-        stats = getattr(requests_resharmonics, "process_stats", None)
-        library_stats = stats().as_dict() if stats is not None else None
+        library_stats = None
+        if totals is not None and stats_before is not None:  # what the library counted
+            after = totals().as_dict()
+            library_stats = {
+                name: round(float(value or 0) - float(stats_before[name] or 0), 3)
+                for name, value in after.items()
+                if name != "last_request_seconds"
+            }
     finally:
         sampler.stop.set()
         server.stop()

@@ -9,6 +9,7 @@ fingerprint only, never by the token.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from typing import Callable, Literal
@@ -92,3 +93,12 @@ def deliver(event: TokenEvent, hook: Listener | None) -> None:
                 type(error).__name__,
                 event.kind,
             )
+
+
+def _reset_lock_after_fork() -> None:
+    global _listeners_lock
+    _listeners_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_lock_after_fork)

@@ -352,6 +352,7 @@ class TokenManager(Reporting):
             self.key,
             token.fingerprint,
             due,
+            token.obtained_at,
             token.lifetime,
             self.clock(),
         )

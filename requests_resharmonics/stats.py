@@ -7,6 +7,7 @@ counters let an operator see them without the fake server. They are updated by t
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, fields
 
@@ -123,3 +124,13 @@ def process_stats() -> TokenStats:
         1042
     """
     return _process.snapshot()
+
+
+def _reset_lock_after_fork() -> None:
+    # A lock held by another thread at fork time would never be released in the child.
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_lock_after_fork)

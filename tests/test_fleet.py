@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from requests_resharmonics import ResharmonicsAuth, background, set_renewal_workers
+from requests_resharmonics import ResharmonicsAuth, background, schedule, set_renewal_workers
 from requests_resharmonics.testing import FakeResharmonics
 from requests_resharmonics.testing._http import Answer
 
@@ -204,3 +204,19 @@ def test_tenants_started_together_renew_in_different_seconds(
     with FakeResharmonics() as alone:
         lone = tenants(alone, 1, clock)[0]
         assert lone.token.expires_at - lone._manager._current.renew_at == 60
+
+
+@pytest.mark.parametrize(("lifetime", "count"), [(3600, 10_000), (3600, 1000), (30, 10_000)])
+def test_the_calendar_spreads_a_herd_within_its_share(lifetime: int, count: int) -> None:
+    now = 1_000_000.0
+    due = now + lifetime * 0.98
+    url = f"https://auth.example/{lifetime}/{count}"
+    shifts = [
+        schedule.book(url, f"key-{n}", f"token-{n}", due, now, lifetime, now) for n in range(count)
+    ]
+    per_second = collections.Counter(math.floor(due - shift) for shift in shifts)
+    assert max(per_second.values()) <= math.ceil(schedule.SPREAD_RATE * count / lifetime)
+    assert min(due - shift for shift in shifts) >= now + schedule.EARLIEST_RENEWAL * lifetime
+    assert sum(shifts) / count <= 0.45 * lifetime  # the one-off cost: under half a token each
+    # Booking a token again gives the same answer, whoever asks.
+    assert schedule.book(url, "key-7", "token-7", due, now, lifetime, now) == shifts[7]
