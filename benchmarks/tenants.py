@@ -229,8 +229,10 @@ def run(count: int, lifetime: float, leeway: float, lifetimes: float) -> dict[st
     finally:
         sampler.stop.set()
         server.stop()
+    pool = getattr(requests_resharmonics.background, "workers", None)  # absent before 0.2
     return {
         "tenants": count,
+        "workers": pool() if pool is not None else "one thread per renewal",
         "peak_threads": sampler.threads,
         "peak_library_threads": sampler.library_threads,
         "peak_fds": sampler.fds,
@@ -285,6 +287,7 @@ def main() -> int:
     parser.add_argument("--leeway", type=float, default=1.0)
     parser.add_argument("--lifetimes", type=float, default=4.0, help="run length, in lifetimes")
     parser.add_argument("--library", help="import requests_resharmonics from this folder")
+    parser.add_argument("--workers", type=int, help="renewal workers (default: the library's)")
     parser.add_argument("--label", default="")
     parser.add_argument("--json", help="append each run's figures to this file")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
@@ -296,6 +299,8 @@ def main() -> int:
         sys.path.insert(0, os.path.abspath(args.library))
     import requests_resharmonics
 
+    if args.workers is not None:
+        requests_resharmonics.set_renewal_workers(args.workers)
     where = os.path.dirname(os.path.dirname(requests_resharmonics.__file__))
     print(f"library: {where}  label: {args.label or '-'}", flush=True)
     for count in args.tenants:
