@@ -291,6 +291,13 @@ class TokenManager(Reporting):
         a failure (doubling each time, while the token stays valid).
         """
         stale = renewal.stale
+        renewal.attempts += 1
+        if renewal.attempts == 1:
+            log.debug(
+                "token %s is due for renewal; renewing in the background",
+                stale.fingerprint,
+                extra=event("due", stale),
+            )
         current = self._current
         if current is None or current.token.access_token != stale.access_token:
             return None  # replaced meanwhile (a rejection, another renewal)
@@ -420,13 +427,14 @@ class TokenManager(Reporting):
 class _BackgroundRenewal:
     """One due token's renewal, as the shared pool of workers runs (and reruns) it."""
 
-    __slots__ = ("delay", "due_since", "manager", "stale")
+    __slots__ = ("attempts", "delay", "due_since", "manager", "stale")
 
     def __init__(self, manager: TokenManager, stale: Token) -> None:
         self.manager = manager
         self.stale = stale
         self.due_since = time.monotonic()
         self.delay = manager.background_retry_delay
+        self.attempts = 0
 
     def __call__(self) -> float | None:
         return self.manager._renew_in_background(self)
