@@ -34,8 +34,9 @@ log = logging.getLogger("requests_resharmonics")
 #: lifetime (see `requests_resharmonics.schedule`), so four serve thousands of tenants.
 DEFAULT_WORKERS = 4
 
-#: Seconds a worker with nothing to do waits for work before it ends.
-IDLE_SECONDS = 0.5
+#: Seconds a worker with nothing to do waits for work before it ends. Starting a thread
+#: costs far less than a token request, and an idle process then keeps no thread of ours.
+IDLE_SECONDS = 0.2
 
 #: A renewal: returns ``None`` when it is over, or seconds to wait before running it again.
 Renewal = Callable[[], Optional[float]]
