@@ -109,8 +109,8 @@ class _Pool:
         """Wait for a renewal to run (the condition held); ``None`` ends the worker."""
         idle_since = time.monotonic()
         while True:
-            if shutting_down.is_set():
-                self.workers -= 1
+            if shutting_down.is_set() or self.workers > self.max_workers:
+                self.workers -= 1  # exiting, or one too many since the pool was made smaller
                 return None
             key = self._next()
             if key is not None:

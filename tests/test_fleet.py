@@ -220,3 +220,29 @@ def test_the_calendar_spreads_a_herd_within_its_share(lifetime: int, count: int)
     assert sum(shifts) / count <= 0.45 * lifetime  # the one-off cost: under half a token each
     # Booking a token again gives the same answer, whoever asks.
     assert schedule.book(url, "key-7", "token-7", due, now, lifetime, now) == shifts[7]
+
+
+def test_a_smaller_pool_takes_effect_once_the_running_renewals_end(clock: FakeClock) -> None:
+    before = background.workers()
+    release = threading.Event()
+    try:
+        with FakeResharmonics() as first, FakeResharmonics() as later:
+            busy = tenants(first, 4, clock)
+            waiting = tenants(later, 6, clock)
+            busy_in_flight = InFlight(first, gate=lambda: release.wait(30))
+            later_in_flight = InFlight(later)
+            clock.advance(3600 - 30)
+            set_renewal_workers(4)
+            for auth in busy:
+                auth.valid_token()
+            wait_for(lambda: busy_in_flight.now == 4)  # four workers at the endpoint
+            set_renewal_workers(1)
+            old = [auth.token for auth in waiting]
+            for auth in waiting:
+                auth.valid_token()
+            release.set()
+            wait_for(lambda: all(auth.token is not token for auth, token in zip(waiting, old)))
+            assert later_in_flight.most == 1
+    finally:
+        release.set()
+        set_renewal_workers(before)
