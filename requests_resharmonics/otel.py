@@ -189,7 +189,8 @@ def token_request(token_url: str, client_id: str, trigger: Trigger) -> Iterator[
             "http.request.method": "POST",
             "server.address": host,
             "server.port": port,
-            "url.full": f"{parts.scheme}://{parts.netloc}{parts.path}",
+            # Built from the host and port: user info in a URL never reaches a trace.
+            "url.full": f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}",
             "resharmonics.client_id": client_id,
             "resharmonics.token.trigger": trigger,
         },
