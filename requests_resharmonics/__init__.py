@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from ._version import __version__
 from .auth import ResharmonicsAuth
+from .background import set_workers as set_renewal_workers
 from .cache import FileTokenCache, MemoryTokenCache, RedisTokenCache, TokenCache
+from .connections import set_max_connections as set_token_connections
 from .errors import (
     CollectionChangedError,
     ConfigurationError,
@@ -29,8 +31,10 @@ from .errors import (
     ShortPageError,
     TokenRequestError,
 )
+from .events import TokenEvent
 from .pagination import Export, PageProgress
 from .session import ResharmonicsSession
+from .stats import TokenStats, process_stats
 from .token import Token
 
 __all__ = [
@@ -56,6 +60,11 @@ __all__ = [
     "ShortPageError",
     "Token",
     "TokenCache",
+    "TokenEvent",
     "TokenRequestError",
+    "TokenStats",
     "__version__",
+    "process_stats",
+    "set_renewal_workers",
+    "set_token_connections",
 ]

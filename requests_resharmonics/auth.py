@@ -17,9 +17,11 @@ from .cache.base import TokenCache
 from .display import html_repr, plain_repr, token_state
 from .endpoint import DEFAULT_TIMEOUT, TokenEndpoint
 from .errors import ConfigurationError, InsecureTransportError
+from .events import TokenEvent
 from .renewal import DEFAULT_LEEWAY, TokenManager
 from .replay import AnswerHook, body_position
 from .retries import DEFAULT_TOKEN_RETRIES
+from .stats import TokenStats
 from .token import Token
 
 log = logging.getLogger("requests_resharmonics")
@@ -52,15 +54,19 @@ class ResharmonicsAuth(AuthBase):
             and 5xx.
         allowed_hosts: hosts to send the token to; ``None`` (the default) sends it to every
             host this auth object is used with, as any requests auth object does.
-        background_renewal: renew a token that is due but still valid in a background thread
-            while calls go on using it, so that no call waits for the token endpoint; False
-            renews inline, in the call that finds it due.
+        background_renewal: renew a token that is due but still valid in a worker of the
+            process's renewal pool while calls go on using it, so that no call waits for the
+            token endpoint; False renews inline, in the call that finds it due.
         cache: where tokens are shared: the default `MemoryTokenCache` shares them with every
             auth object of the same client in the process; `FileTokenCache` and
             `RedisTokenCache` share them between processes and machines.
         environment: ``"production"`` or ``"testing"``; defaults to
             ``RESHARMONICS_ENVIRONMENT``, else production. It only chooses the default token
             URL here (the testing one is not public, so it needs ``token_url``).
+        on_event: called with a `TokenEvent` for every token request, renewal, replay after
+            the expiry 401 and shared-cache lookup, in the thread where it happened (a
+            worker of the shared pool for background renewals); keep it quick. Should it
+            raise, the exception is logged and the call goes on.
 
     Whitespace around the client id and secret is removed, whether they come from arguments
     or from the environment (a secret pasted with its newline works).
@@ -81,7 +87,10 @@ class ResharmonicsAuth(AuthBase):
         cache: TokenCache | None = None,
         background_renewal: bool = True,
         environment: str | None = None,
+        on_event: Callable[[TokenEvent], object] | None = None,
     ) -> None:
+        if on_event is not None and not callable(on_event):
+            raise ConfigurationError("on_event must be callable with a TokenEvent")
         for value, what in ((client_id, "client id"), (client_secret, "client secret")):
             if not isinstance(value, str) or not value.strip():
                 raise ConfigurationError(f"the {what} must be a non-empty string")
@@ -96,7 +105,11 @@ class ResharmonicsAuth(AuthBase):
             retries=_count(token_retries, "token_retries"),
         )
         self._manager = TokenManager(
-            endpoint, leeway=leeway, cache=cache, background=bool(background_renewal)
+            endpoint,
+            leeway=leeway,
+            cache=cache,
+            background=bool(background_renewal),
+            on_event=on_event,
         )
         self._origins: dict[str, bool] = {}
         self.allowed_hosts = allowed_hosts  # the setter normalises
@@ -163,6 +176,14 @@ class ResharmonicsAuth(AuthBase):
     def token(self) -> Token | None:
         """The current token, or ``None`` before the first fetch."""
         return self._manager.token
+
+    @property
+    def stats(self) -> TokenStats:
+        """A snapshot of this object's token costs: requests by outcome, durations, renewals.
+
+        See `TokenStats`; `requests_resharmonics.process_stats` adds up every auth object.
+        """
+        return self._manager.stats()
 
     def fetch_token(self) -> Token:
         """Fetch a new token now, replacing the current one, and return it."""

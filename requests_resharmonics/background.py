@@ -1,61 +1,197 @@
-"""Background renewals: at most one per token key in the process, never keeping it alive."""
+"""Background renewals: one small pool of workers shared by every auth object in the process.
+
+A thread per renewal does not scale to a fleet: a thousand tenants whose tokens come due
+together would start a thousand threads and a thousand simultaneous token requests. Here
+renewals wait in one first-come, first-served queue for a few workers (`DEFAULT_WORKERS`,
+see `set_workers`), so a slow token endpoint holds at most the workers serving its own
+renewals while the other renewals go on with the rest. A renewal that fails is not retried
+by a sleeping worker: it goes back to the queue to run again after its back-off, and the
+worker serves others meanwhile.
+
+Workers are daemon threads, started when work arrives and ended after `IDLE_SECONDS`
+without any, and the pool stops taking work when the interpreter exits: a renewal never
+keeps a process alive. A forked child starts with an empty pool.
+"""
 
 from __future__ import annotations
 
 import atexit
+import collections
+import heapq
+import itertools
+import logging
 import os
 import threading
+import time
 from typing import Callable
 
-_lock = threading.Lock()
-_running: dict[str, threading.Thread] = {}
+from . import config
+from .errors import ConfigurationError
 
-#: Set when the interpreter exits: renewals stop retrying instead of sleeping through it.
+log = logging.getLogger("requests_resharmonics")
+
+#: Workers renewing tokens in the background, for all auth objects of a process together.
+#: Token requests take a fraction of a second, and renewals are spread over the token's
+#: lifetime (see `requests_resharmonics.schedule`), so four serve thousands of tenants.
+DEFAULT_WORKERS = 4
+
+#: Seconds a worker with nothing to do waits for work before it ends. Starting a thread
+#: costs far less than a token request, and an idle process then keeps no thread of ours.
+IDLE_SECONDS = 0.2
+
+#: A renewal: returns ``None`` when it is over, or seconds to wait before running it again.
+Renewal = Callable[[], float | None]
+
+#: Set when the interpreter exits: queued renewals are dropped instead of run.
 shutting_down = threading.Event()
-atexit.register(shutting_down.set)
 
 
-def start(key: str, renew: Callable[[], None]) -> bool:
-    """Run ``renew`` in a daemon thread unless a renewal of ``key`` is already running.
+class _Pool:
+    """The queue of renewals and the workers that run them (one per process)."""
 
-    Returns whether a new renewal was started.
+    def __init__(self, workers: int) -> None:
+        self.condition = threading.Condition(threading.Lock())
+        self.max_workers = workers
+        self.ready: collections.deque[str] = collections.deque()
+        self.renewals: dict[str, Renewal] = {}  # queued, running or waiting to run again
+        self.later: list[tuple[float, int, str]] = []  # (when, order, key): retries
+        self.order = itertools.count()
+        self.workers = 0
+        self.idle = 0
+        self.peak_workers = 0
+
+    def submit(self, key: str, renewal: Renewal) -> bool:
+        with self.condition:
+            if key in self.renewals or shutting_down.is_set():
+                return False
+            self.renewals[key] = renewal
+            self.ready.append(key)
+            self._wake()
+        return True
+
+    def _wake(self) -> None:
+        """Hand new work to an idle worker, or start one while the pool has room."""
+        if len(self.ready) > self.idle and self.workers < self.max_workers:
+            self.workers += 1
+            self.peak_workers = max(self.peak_workers, self.workers)
+            worker = threading.Thread(
+                target=self._work, name="resharmonics-token-renewal", daemon=True
+            )
+            worker.start()
+        else:
+            self.condition.notify()
+
+    def _next(self) -> str | None:
+        """Return the next renewal due, moving retries whose back-off is over to the queue."""
+        now = time.monotonic()
+        while self.later and self.later[0][0] <= now:
+            self.ready.append(heapq.heappop(self.later)[2])
+        return self.ready.popleft() if self.ready else None
+
+    def _work(self) -> None:
+        while True:
+            with self.condition:
+                key = self._take()
+                if key is None:
+                    return
+                renewal = self.renewals[key]
+            again: float | None = None
+            try:
+                again = renewal()
+            except Exception:  # a renewal logs its own failures; this is a bug's last net
+                log.exception("a background token renewal failed unexpectedly")
+            with self.condition:
+                if again is None or shutting_down.is_set():
+                    del self.renewals[key]
+                else:
+                    heapq.heappush(self.later, (time.monotonic() + again, next(self.order), key))
+
+    def _take(self) -> str | None:
+        """Wait for a renewal to run (the condition held); ``None`` ends the worker."""
+        idle_since = time.monotonic()
+        while True:
+            if shutting_down.is_set() or self.workers > self.max_workers:
+                self.workers -= 1  # exiting, or one too many since the pool was made smaller
+                return None
+            key = self._next()
+            if key is not None:
+                return key
+            now = time.monotonic()
+            # One worker stays while retries wait; the others end once idle long enough.
+            if now - idle_since >= IDLE_SECONDS and (not self.later or self.workers > 1):
+                self.workers -= 1
+                return None
+            timeout = IDLE_SECONDS - (now - idle_since)
+            if self.later:
+                timeout = min(timeout, self.later[0][0] - now)
+            self.idle += 1
+            self.condition.wait(max(timeout, 0.001))
+            self.idle -= 1
+
+
+def _workers_from_env() -> int:
+    value = os.environ.get(config.RENEWAL_WORKERS_VAR, "").strip()
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    return DEFAULT_WORKERS
+
+
+_pool = _Pool(_workers_from_env())
+
+
+def start(key: str, renew: Renewal) -> bool:
+    """Queue ``renew`` for a worker unless a renewal of ``key`` is already queued or running.
+
+    Returns whether it was queued.
     """
-    running = _running.get(key)  # every call in the renewal window asks: no lock for a yes
-    if running is not None and running.is_alive():
+    if key in _pool.renewals:  # every call in the renewal window asks: no lock for a no
         return False
-    with _lock:
-        running = _running.get(key)
-        if running is not None and running.is_alive():
-            return False
-        thread = threading.Thread(
-            target=_run, args=(key, renew), name="resharmonics-token-renewal", daemon=True
-        )
-        _running[key] = thread
-    thread.start()
-    return True
+    return _pool.submit(key, renew)
 
 
 def is_running(key: str) -> bool:
-    """Return whether a background renewal of ``key`` is under way."""
-    with _lock:
-        running = _running.get(key)
-        return running is not None and running.is_alive()
+    """Return whether a background renewal of ``key`` is queued, running or due to retry."""
+    with _pool.condition:
+        return key in _pool.renewals
 
 
-def _run(key: str, renew: Callable[[], None]) -> None:
-    try:
-        renew()
-    finally:
-        with _lock:
-            if _running.get(key) is threading.current_thread():
-                del _running[key]
+def set_workers(count: int) -> None:
+    """Set how many workers renew tokens in the background, for the whole process.
+
+    The default is `DEFAULT_WORKERS` (4), or ``RESHARMONICS_RENEWAL_WORKERS`` when set.
+    A smaller pool bounds threads and simultaneous token requests more tightly; renewals
+    then wait their turn in the queue while their tokens stay valid.
+
+    Example:
+        >>> import requests_resharmonics
+        >>> requests_resharmonics.set_renewal_workers(8)
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ConfigurationError(f"the renewal workers must be a whole number >= 1, not {count!r}")
+    with _pool.condition:
+        _pool.max_workers = count
+        while len(_pool.ready) > _pool.idle and _pool.workers < _pool.max_workers:
+            _pool._wake()
+
+
+def workers() -> int:
+    """Return the most workers the pool runs at once."""
+    return _pool.max_workers
+
+
+def _shut_down() -> None:
+    shutting_down.set()
+    with _pool.condition:
+        _pool.condition.notify_all()
+
+
+atexit.register(_shut_down)
 
 
 def _forget_after_fork() -> None:
     # The child has none of the parent's threads: nothing of theirs is running here.
-    global _lock
-    _lock = threading.Lock()
-    _running.clear()
+    global _pool
+    _pool = _Pool(_pool.max_workers)
 
 
 if hasattr(os, "register_at_fork"):

@@ -21,6 +21,8 @@ ENVIRONMENT_VAR = "RESHARMONICS_ENVIRONMENT"
 #: The command line's fake server reads its own credentials, never the real ones.
 FAKE_CLIENT_ID_VAR = "RESHARMONICS_FAKE_CLIENT_ID"
 FAKE_CLIENT_SECRET_VAR = "RESHARMONICS_FAKE_CLIENT_SECRET"
+#: The size of the process's pool of background renewal workers (see `background`).
+RENEWAL_WORKERS_VAR = "RESHARMONICS_RENEWAL_WORKERS"
 
 #: Every ``RESHARMONICS_*`` variable the library and its command line read. Any other one
 #: that is set is most likely a typo of one of these, which would leave the setting at its
@@ -35,6 +37,7 @@ KNOWN_VARIABLES = frozenset(
         ENVIRONMENT_VAR,
         FAKE_CLIENT_ID_VAR,
         FAKE_CLIENT_SECRET_VAR,
+        RENEWAL_WORKERS_VAR,
     }
 )
 _FAKE_VARIABLES = frozenset({FAKE_CLIENT_ID_VAR, FAKE_CLIENT_SECRET_VAR})

@@ -1,18 +1,26 @@
 """A deadline for each attempt of a request, not only for each socket read.
 
 requests' ``timeout`` bounds every single read from the socket, so a server that trickles
-one byte at a time can hold a request for ever. `DeadlineAdapter` arms a timer when each
-attempt starts (urllib3's retries included) and, if the attempt outlives its deadline,
-shuts the connection's socket down: the blocked read fails at once, and the caller sees a
-timeout. Token requests go through it, so no thread waiting on a token waits past it.
+one byte at a time can hold a request for ever. `DeadlineAdapter` arms a deadline when each
+attempt starts (urllib3's retries included) and, if the attempt outlives it, shuts the
+connection's socket down: the blocked read fails at once, and the caller sees a timeout.
+Token requests go through it, so no thread waiting on a token waits past it.
+
+One watchdog thread keeps every deadline of the process in a heap, whatever the number of
+requests under way: a thread per attempt would double the threads of a fleet of tenants
+renewing together. It ends when no deadline is left to watch.
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
+import os
 import socket
 import threading
-from typing import Any
+import time
+from typing import Any, Union
 
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection
@@ -20,46 +28,123 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 _attempts = threading.local()
 
+#: A heap entry: [when, order, watch or None once cancelled, connection or None].
+_Entry = list[Union[float, int, "_Watch", HTTPConnection, None]]
+
+
+class _Watchdog:
+    """Shuts down the socket of every attempt that outlives its deadline, in one thread.
+
+    The thread runs while any deadline is armed and ends with the last one (the request
+    that disarms it waits for that), so that an idle process keeps no thread of ours.
+    """
+
+    def __init__(self) -> None:
+        self.condition = threading.Condition(threading.Lock())
+        self.heap: list[_Entry] = []
+        self.order = itertools.count()
+        self.armed = 0
+        self.thread: threading.Thread | None = None
+
+    def arm(self, watch: _Watch, connection: HTTPConnection, seconds: float) -> _Entry:
+        entry: _Entry = [time.monotonic() + seconds, next(self.order), watch, connection]
+        with self.condition:
+            heapq.heappush(self.heap, entry)
+            self.armed += 1
+            if self.thread is None:
+                self.thread = threading.Thread(
+                    target=self._watch, name="requests-resharmonics-deadline", daemon=True
+                )
+                self.thread.start()
+            elif self.heap[0] is entry:
+                self.condition.notify_all()
+        return entry
+
+    def cancel(self, entry: _Entry) -> None:
+        """Disarm ``entry``; once this returns, its socket is not shut down."""
+        retired = None
+        with self.condition:
+            if entry[2] is None:
+                return
+            entry[2] = entry[3] = None  # drop the references now; the heap forgets it later
+            self.armed -= 1
+            if self.armed == 0:
+                retired, self.thread = self.thread, None
+                self.heap.clear()
+                self.condition.notify_all()
+            elif len(self.heap) > 64 and len(self.heap) > 2 * self.armed:
+                self.heap = [kept for kept in self.heap if kept[2] is not None]
+                heapq.heapify(self.heap)
+        if retired is not None and retired is not threading.current_thread():
+            retired.join()
+
+    def _watch(self) -> None:
+        me = threading.current_thread()
+        with self.condition:
+            while self.thread is me:
+                while self.heap and self.heap[0][2] is None:
+                    heapq.heappop(self.heap)
+                now = time.monotonic()
+                if not self.heap:
+                    self.condition.wait()
+                    continue
+                when = self.heap[0][0]
+                assert isinstance(when, float)
+                if when > now:
+                    self.condition.wait(when - now)
+                    continue
+                entry = heapq.heappop(self.heap)
+                watch, connection = entry[2], entry[3]
+                assert isinstance(watch, _Watch)
+                assert isinstance(connection, HTTPConnection)
+                entry[2] = entry[3] = None
+                self.armed -= 1
+                watch.expired = True  # under the lock: a cancel either wins or sees this
+                sock = getattr(connection, "sock", None)
+                if sock is not None:
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
+                if self.armed == 0:
+                    self.thread = None
+
+
+_watchdog = _Watchdog()
+
 
 class _Watch:
     """The armed deadline of the attempt under way in one thread."""
+
+    __slots__ = ("_entry", "attempts", "expired", "seconds")
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.expired = False
         self.attempts = 0
-        self._timer: threading.Timer | None = None
+        self._entry: _Entry | None = None
 
     def arm(self, connection: HTTPConnection) -> None:
         """Start the clock of a new attempt on ``connection``."""
         self._cancel()
-        # ``expired`` speaks of the latest attempt: a timer that ran out during the back-off
-        # before a retry cut nothing short, and the retry's answer is whole.
+        # ``expired`` speaks of the latest attempt: a deadline that ran out during the
+        # back-off before a retry cut nothing short, and the retry's answer is whole.
         self.expired = False
         self.attempts += 1
-        timer = threading.Timer(self.seconds, self._expire, args=(connection,))
-        timer.daemon = True
-        timer.name = "requests-resharmonics-deadline"
-        self._timer = timer
-        timer.start()
-
-    def _expire(self, connection: HTTPConnection) -> None:
-        self.expired = True
-        sock = getattr(connection, "sock", None)
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+        self._entry = _watchdog.arm(self, connection, self.seconds)
 
     def _cancel(self) -> None:
-        timer, self._timer = self._timer, None
-        if timer is not None:
-            timer.cancel()
-            if timer is not threading.current_thread():
-                timer.join()
+        entry, self._entry = self._entry, None
+        if entry is not None:
+            _watchdog.cancel(entry)
 
     def close(self) -> None:
         """Stop watching: the request is over."""
         self._cancel()
+
+
+def watchdog_running() -> bool:
+    """Return whether the watchdog thread is alive (it ends when no deadline is armed)."""
+    with _watchdog.condition:
+        return _watchdog.thread is not None
 
 
 @contextlib.contextmanager
@@ -85,7 +170,25 @@ def _arm(connection: HTTPConnection) -> None:
         watch.arm(connection)
 
 
-class _WatchedHTTPPool(HTTPConnectionPool):
+class _QuietWhenFull:
+    """Close a connection the full pool cannot keep, without urllib3's warning.
+
+    Token connections are shared by every auth object of a token URL in a bounded pool:
+    when more token requests run at once than it holds (the first calls of a fleet), the
+    extra connections are closed after use, as intended, rather than reported.
+    """
+
+    pool: Any
+
+    def _put_conn(self, conn: Any) -> None:
+        pool = self.pool
+        if conn is not None and pool is not None and pool.full():
+            conn.close()
+            return
+        super()._put_conn(conn)  # type: ignore[misc]
+
+
+class _WatchedHTTPPool(_QuietWhenFull, HTTPConnectionPool):
     # The deadline is armed by the pool, per attempt, not by connection classes of our own:
     # the pool keeps urllib3's connection class, so tools that swap it for theirs (vcrpy
     # records and replays through its own) see token requests like any other request.
@@ -94,7 +197,7 @@ class _WatchedHTTPPool(HTTPConnectionPool):
         return super()._make_request(conn, *args, **kwargs)
 
 
-class _WatchedHTTPSPool(HTTPSConnectionPool):
+class _WatchedHTTPSPool(_QuietWhenFull, HTTPSConnectionPool):
     def _make_request(self, conn: Any, *args: Any, **kwargs: Any) -> Any:
         _arm(conn)
         return super()._make_request(conn, *args, **kwargs)
@@ -110,3 +213,13 @@ class DeadlineAdapter(HTTPAdapter):
             "http": _WatchedHTTPPool,
             "https": _WatchedHTTPSPool,
         }
+
+
+def _forget_after_fork() -> None:
+    # The child has no watchdog thread, and its lock may have been held at fork time.
+    global _watchdog
+    _watchdog = _Watchdog()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)

@@ -15,13 +15,13 @@ from urllib3.exceptions import HTTPError as Urllib3HTTPError
 from urllib3.exceptions import NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 
-from . import config, failures
+from . import config, connections, failures
 from .cache.base import cache_key
 from .cache.codec import PlainCodec, SealedCodec
-from .deadline import DeadlineAdapter, deadline
+from .deadline import deadline
 from .errors import TokenRequestError
 from .expiry import json_document
-from .retries import DEFAULT_TOKEN_RETRIES, token_request_retry
+from .retries import DEFAULT_TOKEN_RETRIES
 from .token import Token, is_header_safe, jwt_expiry, positive_seconds
 
 DEFAULT_TIMEOUT = 10.0
@@ -94,23 +94,22 @@ class TokenEndpoint:
 
     @property
     def session(self) -> requests.Session:
-        """The session token requests go through, with retries mounted; created on first use."""
+        """The session token requests go through, with retries mounted.
+
+        It is shared with every endpoint of the same token URL, timeout and retries in the
+        process (see `requests_resharmonics.connections`), so that connections to the
+        token endpoint do not grow with the number of auth objects.
+        """
         with self._session_lock:
             if self._session is None:
-                session = requests.Session()
-                adapter = DeadlineAdapter(
-                    max_retries=token_request_retry(self.retries, self.timeout)
-                )
-                session.mount("https://", adapter)
-                session.mount("http://", adapter)
-                self._session = session
+                self._session = connections.acquire(self.token_url, self.retries, self.timeout)
             return self._session
 
     def close(self) -> None:
-        """Close the connections used for token requests."""
+        """Stop using the shared token connections; the last user closes them."""
         with self._session_lock:
             if self._session is not None:
-                self._session.close()
+                connections.release(self._session)
                 self._session = None
 
     def cache_key(self) -> str:
@@ -123,6 +122,7 @@ class TokenEndpoint:
 
     def after_fork(self) -> None:
         """Forget the parent's lock and connections in a freshly forked child process."""
+        # The shared sessions themselves are forgotten by `connections` in the child.
         self._session_lock = threading.Lock()
         self._session = None
 

@@ -9,7 +9,6 @@ while calls go on using it (stale-while-revalidate); calls wait only for an expi
 from __future__ import annotations
 
 import collections
-import functools
 import logging
 import math
 import os
@@ -18,12 +17,16 @@ import time
 import weakref
 from typing import Any, Callable, NamedTuple
 
-from . import background, pauses
+from . import background, otel, pauses, schedule
 from .cache.base import MemoryTokenCache, TokenCache
 from .cache.codec import token_id
 from .cache.guard import GuardedCache
 from .endpoint import TokenEndpoint
 from .errors import ConfigurationError
+from .events import Listener, Trigger
+from .reporting import Reporting, outcome_of
+from .reporting import event as event  # auth.py logs its events with the same fields
+from .stats import StatsRecorder
 from .token import Token
 
 log = logging.getLogger("requests_resharmonics")
@@ -45,16 +48,6 @@ def stale_until(token: Token) -> float:
     return token.expires_at - min(token.lifetime * 0.02, 1.0)
 
 
-def event(name: str, token: Token) -> dict[str, str]:
-    """Return log-record fields naming a token event, for handlers that act on events.
-
-    Records carry ``resharmonics_event`` (``fetched``, ``due``, ``rejected``,
-    ``unreplayable`` or ``renewal-failed``) and ``resharmonics_token``, the token's
-    fingerprint, never the token.
-    """
-    return {"resharmonics_event": name, "resharmonics_token": token.fingerprint}
-
-
 #: How long renewals after a rejection pause, at first and at most (see `pauses`).
 MIN_REJECTION_PAUSE = pauses.MIN_REJECTION_PAUSE
 MAX_REJECTION_PAUSE = pauses.MAX_REJECTION_PAUSE
@@ -69,7 +62,7 @@ class _Current(NamedTuple):
     shared: bool = False  # taken from the cache, fetched by another object or process
 
 
-class TokenManager:
+class TokenManager(Reporting):
     """Holds the current token of one client and renews it, once, when it is due.
 
     Example:
@@ -86,6 +79,7 @@ class TokenManager:
         clock: Callable[[], float] = time.time,
         cache: TokenCache | None = None,
         background: bool = True,
+        on_event: Listener | None = None,
     ) -> None:
         if not isinstance(leeway, (int, float)) or not leeway >= 0 or not math.isfinite(leeway):
             raise ConfigurationError(f"leeway must be a number of seconds >= 0, not {leeway!r}")
@@ -113,6 +107,10 @@ class TokenManager:
         self._accepted: collections.deque[str] = collections.deque(maxlen=4)
         self._dropped_shared: str | None = None  # the last shared token the API refused
         self._lock = threading.Lock()
+        #: Called with a `TokenEvent` for every token request, renewal, replay and cache
+        #: lookup, in the thread where it happened; its exceptions are logged, not raised.
+        self.on_event = on_event
+        self._stats = StatsRecorder()
         _live_managers.add(self)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -155,15 +153,28 @@ class TokenManager:
             if current is None and self.background:
                 shared = self._shared()  # another's token, perhaps due: still good
                 if shared is not None and self.clock() < stale_until(shared):
+                    self._cache_event("hit")
                     self._store(shared, shared=True)
                     return self._fresh_or_stale(shared)
-            if current is not None:
-                log.debug(
-                    "token %s is due for renewal",
-                    current.token.fingerprint,
-                    extra=event("due", current.token),
-                )
-            return self._obtain(rejected=None)
+            if current is None:
+                return self._obtain(rejected=None, trigger="first")
+            log.debug(
+                "token %s is due for renewal",
+                current.token.fingerprint,
+                extra=event("due", current.token),
+            )
+            return self._renew_inline()
+
+    def _renew_inline(self) -> Token:
+        """Renew a due or expired token in the call that found it (the lock held)."""
+        started = time.monotonic()
+        try:
+            token = self._obtain(rejected=None, trigger="inline")
+        except Exception:
+            self._renewal_event("failed", "inline", started, None)
+            raise
+        self._renewal_event("ok", "inline", started, token)
+        return token
 
     def _fresh_or_stale(self, token: Token) -> Token:
         """Return ``token``, starting its background renewal if it is due."""
@@ -172,14 +183,13 @@ class TokenManager:
         return token
 
     def _serve_stale(self, token: Token) -> Token:
-        renewal = functools.partial(self._renew_in_background, token, time.monotonic())
-        background.start(self.key, renewal)
+        background.start(self.key, _BackgroundRenewal(self, token))
         return token
 
     def fetch_token(self) -> Token:
         """Fetch a new token now, whatever the state of the current one or the cache's."""
         with self._lock, self.cache.lock(self.key, self.lock_wait):
-            return self._fetch_locked()
+            return self._fetch_locked("explicit")
 
     def renew_after_rejection(self, rejected: Token) -> Token | None:
         """Return a replacement for a token the API rejected as expired, or None.
@@ -198,6 +208,7 @@ class TokenManager:
             ):
                 return current.token
             if pauses.active(self.key):
+                self._replay_event("paused", None)
                 return None
             log.debug(
                 "token %s was rejected as expired; renewing",
@@ -205,7 +216,13 @@ class TokenManager:
                 extra=event("rejected", rejected),
             )
             self.cache.delete_if(self.key, token_id(rejected))
-            return self._obtain(rejected)
+            try:
+                replacement = self._obtain(rejected, trigger="replay")
+            except Exception:
+                self._replay_event("failed", None)
+                raise
+            self._replay_event("ok", replacement)
+            return replacement
 
     def replacement_for(self, sent: Token) -> Token | None:
         """Return the token that has replaced ``sent``, or None; never requests one.
@@ -256,7 +273,7 @@ class TokenManager:
                 if not may_replace:
                     return None  # it worked before: no reason to pause the others
                 self.cache.delete_if(self.key, token_id(replacement))
-                return self._obtain(replacement)
+                return self._obtain(replacement, trigger="replay")
         first = pauses.begin(self.key, token_id(replacement))
         if first is not None:
             log.warning(
@@ -307,7 +324,7 @@ class TokenManager:
             )
             self.cache.delete_if(self.key, token_id(refused))
             with self.cache.lock(self.key, self.lock_wait):
-                return self._fetch_locked()
+                return self._fetch_locked("replay")
 
     def discard(self, rejected: Token) -> None:
         """Forget ``rejected`` if it is still current, so that the next call fetches anew."""
@@ -322,68 +339,103 @@ class TokenManager:
         with self._lock:
             self._store(token, notify=False)
 
-    def _obtain(self, rejected: Token | None) -> Token:
+    def _obtain(self, rejected: Token | None, trigger: Trigger) -> Token:
         """Take a usable token from the cache, or fetch one under the cache's lock.
 
         Called with the manager's lock held. Other processes sharing the cache wait on the
         cache's lock while one fetches, then find its token on their second look.
         """
         shared = self._usable(self._shared(), rejected)
-        if shared is not None:
-            self._store(shared, shared=True)
-            return shared
-        with self.cache.lock(self.key, self.lock_wait):
-            shared = self._usable(self._shared(), rejected)
-            if shared is not None:
-                self._store(shared, shared=True)
-                return shared
-            return self._fetch_locked()
+        if shared is None:
+            with self.cache.lock(self.key, self.lock_wait):
+                shared = self._usable(self._shared(), rejected)
+                if shared is None:
+                    self._cache_event("miss")
+                    return self._fetch_locked(trigger)
+        self._cache_event("hit")
+        self._store(shared, shared=True)
+        return shared
 
-    def _renew_in_background(self, stale: Token, due_since: float) -> None:
-        """Replace ``stale`` while calls keep using it; retry failures until it expires."""
-        log.debug(
-            "token %s is due for renewal; renewing in the background",
-            stale.fingerprint,
-            extra=event("due", stale),
-        )
-        delay = self.background_retry_delay
-        while not background.shutting_down.is_set():
-            current = self._current
-            if current is None or current.token.access_token != stale.access_token:
-                return  # replaced meanwhile (a rejection, another renewal)
-            if stale.is_expired(self.clock()):
-                return  # calls now renew it themselves, under the usual single flight
-            try:
-                with self._lock:
-                    current = self._current
-                    if current is not None and current.token is stale:
-                        self._obtain(rejected=None)
-                        # Under load a renewal takes longer than its token request alone
-                        # (the thread waits for its turn): start the next one that much sooner.
-                        self._renewal_seconds = time.monotonic() - due_since
-                return
-            except Exception as error:
-                message = self.endpoint.scrub(str(error))[:300]
-                log.warning(
-                    "background renewal of token %s failed (%s); retrying in %.1f s while it "
-                    "stays valid",
-                    stale.fingerprint,
-                    message,
-                    delay,
-                    extra=event("renewal-failed", stale),
-                )
-            if background.shutting_down.wait(delay):
-                return
-            delay = min(delay * 2, 60.0)
+    def _renew_in_background(self, renewal: _BackgroundRenewal) -> float | None:
+        """Replace a due token while calls keep using it, in a worker of the shared pool.
+
+        Returns None when done, or the seconds to wait before the pool runs it again after
+        a failure (doubling each time, while the token stays valid).
+        """
+        stale = renewal.stale
+        renewal.attempts += 1
+        if renewal.attempts == 1:
+            log.debug(
+                "token %s is due for renewal; renewing in the background",
+                stale.fingerprint,
+                extra=event("due", stale),
+            )
+        current = self._current
+        if current is None or current.token.access_token != stale.access_token:
+            return None  # replaced meanwhile (a rejection, another renewal)
+        if stale.is_expired(self.clock()):
+            return None  # calls now renew it themselves, under the usual single flight
+        started = time.monotonic()
+        try:
+            with self._lock:
+                current = self._current
+                if current is not None and current.token is stale:
+                    token = self._obtain(rejected=None, trigger="background")
+                    # Under load a renewal takes longer than its token request alone (it
+                    # waits for a worker): start the next one that much sooner.
+                    self._renewal_seconds = time.monotonic() - renewal.due_since
+                    self._renewal_event("ok", "background", renewal.due_since, token)
+            return None
+        except Exception as error:
+            seconds = time.monotonic() - started
+            delay = renewal.delay
+            log.warning(
+                "background renewal of token %s failed after %.3f s (%s); retrying in %.1f s "
+                "while it stays valid",
+                stale.fingerprint,
+                seconds,
+                self.endpoint.scrub(str(error))[:300],
+                delay,
+                extra=event("renewal-failed", stale, seconds),
+            )
+            self._renewal_event("failed", "background", renewal.due_since, None)
+        renewal.delay = min(delay * 2, 60.0)
+        return delay
 
     def renew_at(self, token: Token) -> float:
-        """Return when ``token`` is due: its margin, widened to cover a slow renewal."""
+        """Return when ``token`` is due: its margin, widened to cover a slow renewal.
+
+        When many clients of the token URL would renew in the same second, the token's
+        booking in the process's renewal calendar brings it forward (`schedule`).
+        """
+        due = self._due(token)
+        if not math.isfinite(due):
+            return due
+        return due - schedule.shift(self.endpoint.token_url, self.key, token.fingerprint)
+
+    def _due(self, token: Token) -> float:
         due = token.renew_at(self.leeway)
         if token.expires_at is None or token.lifetime is None:
             return due
         slowest = max(self._fetch_seconds, self._renewal_seconds)
         slow_margin = min(SLOW_MARGIN_FACTOR * slowest, token.lifetime / 2)
         return min(due, token.expires_at - slow_margin)
+
+    def _book(self, token: Token) -> float:
+        """Book ``token``'s renewal in the calendar; return when it is due."""
+        due = self._due(token)
+        if not math.isfinite(due) or token.lifetime is None:
+            return due
+        shift = schedule.book(
+            self.endpoint.token_url,
+            self.key,
+            token.fingerprint,
+            due,
+            token.obtained_at,
+            token.lifetime,
+            self.clock(),
+        )
+        return due - shift
 
     def _shared(self) -> Token | None:
         """Return the token in the cache, if there is a readable one."""
@@ -396,18 +448,28 @@ class TokenManager:
             return None
         return token
 
-    def _fetch_locked(self) -> Token:
-        started = time.monotonic()
-        token = self.endpoint.request_token(self.clock)
-        self._fetch_seconds = time.monotonic() - started
+    def _fetch_locked(self, trigger: Trigger) -> Token:
+        endpoint = self.endpoint
+        with otel.token_request(endpoint.token_url, endpoint.client_id, trigger) as note:
+            started = time.monotonic()
+            try:
+                token = endpoint.request_token(self.clock)
+            except Exception as error:
+                note.failed(outcome_of(error), error)
+                self._request_event(note.outcome, trigger, started, None, note.status)
+                raise
+            note.fingerprint = token.fingerprint
+        seconds = self._request_event("ok", trigger, started, token, None)
+        self._fetch_seconds = seconds
         self._store(token)
         self.cache.set(self.key, self.codec.encode(token), token.expires_at)
         log.debug(
-            "token %s fetched from %s, %s",
+            "token %s fetched from %s in %.3f s, %s",
             token.fingerprint,
-            self.endpoint.token_url,
+            endpoint.token_url,
+            seconds,
             f"valid {token.lifetime:.0f} s" if token.lifetime is not None else "lifetime unknown",
-            extra=event("fetched", token),
+            extra=event("fetched", token, seconds),
         )
         return token
 
@@ -416,7 +478,7 @@ class TokenManager:
         if token is None:
             self._current = None
             return
-        self._current = _Current(token, self.renew_at(token), stale_until(token), shared)
+        self._current = _Current(token, self._book(token), stale_until(token), shared)
         is_new = previous is None or previous.token.access_token != token.access_token
         if notify and is_new and self.on_new_token is not None:
             try:
@@ -432,6 +494,22 @@ class TokenManager:
         # and pooled connections must not be shared with the parent.
         self._lock = threading.Lock()
         self.endpoint.after_fork()
+
+
+class _BackgroundRenewal:
+    """One due token's renewal, as the shared pool of workers runs (and reruns) it."""
+
+    __slots__ = ("attempts", "delay", "due_since", "manager", "stale")
+
+    def __init__(self, manager: TokenManager, stale: Token) -> None:
+        self.manager = manager
+        self.stale = stale
+        self.due_since = time.monotonic()
+        self.delay = manager.background_retry_delay
+        self.attempts = 0
+
+    def __call__(self) -> float | None:
+        return self.manager._renew_in_background(self)
 
 
 _live_managers: weakref.WeakSet[TokenManager] = weakref.WeakSet()

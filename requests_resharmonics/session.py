@@ -16,9 +16,11 @@ from .cache.base import TokenCache
 from .display import html_repr, plain_repr, token_state
 from .endpoint import DEFAULT_TIMEOUT
 from .errors import ConfigurationError
+from .events import TokenEvent
 from .pagination import DEFAULT_PAGE_SIZE, Export, PageProgress, paginate_session
 from .renewal import DEFAULT_LEEWAY, TokenManager
 from .retries import DEFAULT_API_RETRIES, DEFAULT_TOKEN_RETRIES, RetriesSetting, api_retry
+from .stats import TokenStats
 from .token import Token
 
 #: Connections kept per host: enough for a worker pool of threads sharing one session.
@@ -82,6 +84,8 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         pool_maxsize: connections kept open per host (default 32); set it to the number of
             threads sharing the session, so that none opens a connection it must then drop
             (urllib3's "Connection pool is full" warning).
+        on_event: as for `ResharmonicsAuth`: called with a `TokenEvent` for every token
+            request, renewal, replay and cache lookup.
 
     The `OAuth2Session` arguments that cannot apply to client credentials
     (``auto_refresh_url``, ``auto_refresh_kwargs``, ``redirect_uri``, ``state``, ``pkce``,
@@ -110,6 +114,7 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         token: Mapping[str, Any] | None = None,
         token_updater: Callable[[dict[str, Any]], object] | None = None,
         pool_maxsize: int = POOL_SIZE,
+        on_event: Callable[[TokenEvent], object] | None = None,
         **kwargs: Any,
     ) -> None:
         _refuse(kwargs)
@@ -134,6 +139,7 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
             allowed_hosts=[urlsplit(self.base_url).hostname or "", *(allowed_hosts or ())],
             cache=cache,
             background_renewal=background_renewal,
+            on_event=on_event,
         )
         if isinstance(pool_maxsize, bool) or not isinstance(pool_maxsize, int) or pool_maxsize < 1:
             raise ConfigurationError(
@@ -177,6 +183,11 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         if auth is None:  # OAuth2Session.__init__ sets an empty token before ours exists
             return
         auth.manager.set_token(Token.from_dict(value, auth.manager.clock()) if value else None)
+
+    @property
+    def stats(self) -> TokenStats:
+        """A snapshot of the session's token costs (see `ResharmonicsAuth.stats`)."""
+        return self._resharmonics_auth.stats
 
     @property
     def access_token(self) -> str | None:

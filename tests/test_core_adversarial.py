@@ -150,8 +150,10 @@ def test_a_server_rejecting_every_token_costs_a_bounded_number_of_token_requests
         worker.join(60)
     session.close()
     assert statuses == [401] * 128
-    # The first token, and one renewal whose replacement is rejected: then a pause.
-    assert fake_resharmonics.token_requests == 2
+    # The first token, and one renewal whose replacement is rejected: then a pause. On a
+    # loaded machine a call may start with the replacement before any replay with it has
+    # come back, and renew it once more before the pause begins: a few, never one a call.
+    assert fake_resharmonics.token_requests <= 4
     assert len(server.seen) <= 128 * 2
 
 

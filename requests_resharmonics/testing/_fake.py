@@ -190,6 +190,21 @@ class FakeResharmonics(Settings, Faults):
         """Return a `ResharmonicsAuth` for this server's client; kwargs are passed on."""
         return ResharmonicsAuth(self.client_id, self.client_secret, self.token_url, **kwargs)
 
+    def add_client(self, client_id: str, client_secret: str | None = None) -> tuple[str, str]:
+        """Let the token service issue tokens to one more client; return its id and secret.
+
+        An integrator holds one client per operator it serves; a fleet of auth objects, one
+        per tenant, each with credentials of its own, needs as many clients here. The secret
+        is random unless given.
+
+        Example:
+            >>> client_id, secret = fake.add_client("tenant-42")
+            >>> auth = ResharmonicsAuth(client_id, secret, fake.token_url)
+        """
+        secret = client_secret or "fake-secret-" + secrets.token_hex(12)
+        self.tokens.clients[client_id] = secret
+        return client_id, secret
+
     def session(self, **kwargs: Any) -> ResharmonicsSession:
         """Return a `ResharmonicsSession` for this server; kwargs are passed on."""
         options = {

@@ -63,6 +63,8 @@ class TokenService:
     ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
+        #: Further clients (tenants of an integrator), id -> secret; see `add_client`.
+        self.clients: dict[str, str] = {}
         self.token_lifetime = token_lifetime
         self.server_lifetime = server_lifetime
         self.jwt = jwt
@@ -103,7 +105,7 @@ class TokenService:
         client_auth, credentials = _client_credentials(incoming.headers, form)
         if client_auth == "both":
             return _oauth_error(400, "invalid_request"), client_auth
-        if credentials != (self.client_id, self.client_secret):
+        if credentials is None or credentials[1] != self._secret_of(credentials[0]):
             return _oauth_error(400, "invalid_client"), client_auth
         grant_type = form.get("grant_type")
         if not grant_type:
@@ -114,7 +116,7 @@ class TokenService:
         if scope is not None and not set(scope.split()) <= {"api/read", "api/write"}:
             return _oauth_error(400, "invalid_scope"), client_auth
         body: dict[str, Any] = {
-            "access_token": self.issue(scope),
+            "access_token": self.issue(scope, credentials[0]),
             "token_type": "Bearer",
             "expires_in": int(self.token_lifetime),
         }
@@ -124,14 +126,20 @@ class TokenService:
             del body["expires_in"]
         return Answer(200, body, {"Cache-Control": "no-store"}), client_auth
 
-    def issue(self, scope: str | None = None) -> str:
-        """Issue a token and remember it."""
+    def _secret_of(self, client_id: str) -> str | None:
+        if client_id == self.client_id:
+            return self.client_secret
+        return self.clients.get(client_id)
+
+    def issue(self, scope: str | None = None, client_id: str | None = None) -> str:
+        """Issue a token (to ``client_id``, by default the main client) and remember it."""
+        client_id = client_id or self.client_id
         now = time.time()
         lifetime = self.token_lifetime if self.server_lifetime is None else self.server_lifetime
         if self.jwt:
             claims = {
-                "sub": self.client_id,
-                "client_id": self.client_id,
+                "sub": client_id,
+                "client_id": client_id,
                 "token_use": "access",
                 "scope": scope or "api/read api/write",
                 "iat": int(now),

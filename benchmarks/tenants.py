@@ -1,0 +1,320 @@
+"""Fleets of tenants in one process: threads, descriptors, memory and token requests.
+
+Run: tox -e tenants                   (100, 1,000 and 10,000 tenants; a few minutes each)
+     python tenants.py --tenants 1000 --library /path/to/an/older/checkout
+
+Each tenant is one ResharmonicsAuth with a client of its own on the fake token service,
+which runs in a child process (always this checkout's fake, so that an older library can be
+measured against the same server). Tokens live --lifetime seconds (30) and are renewed
+--leeway seconds (1) before expiry: about the proportions of hour-long tokens renewed a
+minute early, a hundred times faster. All tenants are started together (their first calls
+come at once from 16 threads); then two threads keep asking every tenant for a valid token
+(what each call does first), in sweeps a few milliseconds apart, and four threads make real
+API calls, round robin across the tenants, so that the API judges the tokens, for
+--lifetimes lifetimes (4) after the last first token.
+
+Reported per run: peak threads and open descriptors of the process (the benchmark's own 8
+threads and its 4 API connections included), resident memory per idle tenant (after the
+start, less the process before the tenants existed), token requests per tenant per
+lifetime (the steady state, from each tenant's second token on; and over the whole run,
+the start-up spread included), the most token requests in any one second after the first
+tokens against the average rate, and failed calls (a token call that raised, or an API call
+not answered 200).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import collections
+import gc
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CHECKOUT = os.path.dirname(HERE)
+OWN_THREADS = 8  # main, sampler, 2 sweepers, 4 API callers (16 more start the tenants)
+
+
+# -- the server, in a child process ------------------------------------------------------
+
+
+def serve(tenants: int, lifetime: float) -> None:
+    """Run the fake with ``tenants`` clients; answer commands read from stdin."""
+    from requests_resharmonics.testing import FakeResharmonics
+
+    with FakeResharmonics(token_lifetime=lifetime, jwt=False) as fake:
+        for number in range(tenants):
+            fake.add_client(f"tenant-{number}", f"secret-of-tenant-{number}")
+        seen: list[tuple[float, str]] = []
+        answer = fake.tokens.answer
+
+        def recorded(incoming: Any) -> Any:
+            reply = answer(incoming)
+            if reply[1] is not None:  # a token was asked for by a client we know: which one?
+                basic = incoming.headers.get("authorization", "").partition(" ")[2]
+                who = base64.b64decode(basic).decode().partition(":")[0]
+                seen.append((time.time(), who))
+            return reply
+
+        fake.tokens.answer = recorded  # type: ignore[method-assign]
+        print(json.dumps({"base_url": fake.base_url, "token_url": fake.token_url}), flush=True)
+        for line in sys.stdin:
+            command = line.strip()
+            if command == "requests":
+                print(json.dumps(seen), flush=True)
+            elif command == "stop":
+                return
+
+
+class Server:
+    def __init__(self, tenants: int, lifetime: float) -> None:
+        env = dict(os.environ, PYTHONPATH=CHECKOUT)
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--serve", str(tenants), "--lifetime", str(lifetime)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        assert self.process.stdout is not None
+        urls = json.loads(self.process.stdout.readline())
+        self.base_url, self.token_url = urls["base_url"], urls["token_url"]
+
+    def token_requests(self) -> list[tuple[float, str]]:
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
+        self.process.stdin.write("requests\n")
+        self.process.stdin.flush()
+        return [tuple(pair) for pair in json.loads(self.process.stdout.readline())]  # type: ignore[misc]
+
+    def stop(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write("stop\n")
+        self.process.stdin.flush()
+        self.process.wait(30)
+
+
+# -- measuring the process ---------------------------------------------------------------
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def library_threads() -> int:
+    """The library's threads: renewals, deadline timers or watchdog (by their names)."""
+    names = ("resharmonics-token-renewal", "requests-resharmonics-deadline")
+    return sum(1 for thread in threading.enumerate() if thread.name.startswith(names))
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class Sampler(threading.Thread):
+    def __init__(self) -> None:
+        super().__init__(daemon=True, name="sampler")
+        self.stop = threading.Event()
+        self.threads = threading.active_count()
+        self.library_threads = library_threads()
+        self.fds = open_fds()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.05):
+            self.sample()
+
+    def sample(self) -> None:
+        self.threads = max(self.threads, threading.active_count())
+        self.library_threads = max(self.library_threads, library_threads())
+        self.fds = max(self.fds, open_fds())
+
+
+# -- one run -------------------------------------------------------------------------------
+
+
+def run(count: int, lifetime: float, leeway: float, lifetimes: float) -> dict[str, Any]:
+    import requests
+
+    import requests_resharmonics
+    from requests_resharmonics import ResharmonicsAuth
+
+    server = Server(count, lifetime)
+    sampler = Sampler()
+    sampler.start()
+    try:
+        totals = getattr(requests_resharmonics, "process_stats", None)  # absent before 0.2
+        stats_before = totals().as_dict() if totals is not None else None
+        gc.collect()
+        memory_before = rss_bytes()
+        fleet = [
+            ResharmonicsAuth(
+                f"tenant-{n}", f"secret-of-tenant-{n}", server.token_url, leeway=leeway
+            )
+            for n in range(count)
+        ]
+        failed = collections.Counter()
+        started = time.time()
+        start_threads = []
+        for offset in range(16):  # the tenants' first calls, all at once
+
+            def first_calls(offset: int = offset) -> None:
+                for auth in fleet[offset::16]:
+                    try:
+                        auth.valid_token()
+                    except Exception as error:
+                        failed[type(error).__name__] += 1
+
+            start_threads.append(threading.Thread(target=first_calls))
+        for thread in start_threads:
+            thread.start()
+        for thread in start_threads:
+            thread.join()
+        first_tokens_done = time.time()
+        gc.collect()
+        sampler.sample()
+        memory_per_tenant = (rss_bytes() - memory_before) / count
+        stop = threading.Event()
+        calls = collections.Counter()
+
+        def sweep(share: list[Any]) -> None:
+            while not stop.is_set():
+                for auth in share:
+                    try:
+                        auth.valid_token()
+                        calls["token"] += 1
+                    except Exception as error:
+                        failed[type(error).__name__] += 1
+                stop.wait(0.005)
+
+        def call_api(offset: int) -> None:
+            url = server.base_url + "/api/v3/units/1001"
+            with requests.Session() as session:
+                index = offset
+                while not stop.is_set():
+                    auth = fleet[index % count]
+                    index += 4
+                    try:
+                        status = session.get(url, auth=auth, timeout=30).status_code
+                        calls["api"] += 1
+                        if status != 200:
+                            failed[f"HTTP {status}"] += 1
+                    except Exception as error:
+                        failed[type(error).__name__] += 1
+                    stop.wait(0.02)
+
+        workers = [threading.Thread(target=sweep, args=(fleet[i::2],)) for i in range(2)]
+        workers += [threading.Thread(target=call_api, args=(i,)) for i in range(4)]
+        for worker in workers:
+            worker.start()
+        stop.wait(first_tokens_done + lifetimes * lifetime - time.time())
+        stop.set()
+        for worker in workers:
+            worker.join()
+        ended = time.time()
+        seen = server.token_requests()
+        library_stats = None
+        if totals is not None and stats_before is not None:  # what the library counted
+            after = totals().as_dict()
+            library_stats = {
+                name: round(float(value or 0) - float(stats_before[name] or 0), 3)
+                for name, value in after.items()
+                if name != "last_request_seconds"
+            }
+    finally:
+        sampler.stop.set()
+        server.stop()
+    pool = getattr(requests_resharmonics.background, "workers", None)  # absent before 0.2
+    return {
+        "tenants": count,
+        "workers": pool() if pool is not None else "one thread per renewal",
+        "peak_threads": sampler.threads,
+        "peak_library_threads": sampler.library_threads,
+        "peak_fds": sampler.fds,
+        "rss_kib_per_tenant": memory_per_tenant / 1024,
+        "first_tokens_seconds": first_tokens_done - started,
+        **token_figures(seen, started, first_tokens_done, ended, lifetime, count),
+        "calls": calls["token"],
+        "api_calls": calls["api"],
+        "failed": sum(failed.values()),
+        "failures": dict(failed),
+        "library_stats": library_stats,
+    }
+
+
+def token_figures(
+    seen: list[tuple[float, str]],
+    started: float,
+    first_done: float,
+    ended: float,
+    lifetime: float,
+    count: int,
+) -> dict[str, Any]:
+    by_tenant: dict[str, list[float]] = collections.defaultdict(list)
+    for when, who in seen:
+        by_tenant[who].append(when)
+    steady: list[float] = []
+    whole: list[float] = []
+    for times in by_tenant.values():
+        times.sort()
+        gaps = [later - earlier for earlier, later in zip(times, times[1:])]
+        whole.extend(gaps)
+        steady.extend(gaps[1:])
+    after_start = [when for when, _ in seen if when >= first_done + 1]
+    per_second = collections.Counter(int(when) for when in after_start)
+    window = max(ended - (first_done + 1), 1.0)
+    average = len(after_start) / window
+    return {
+        "token_requests": len(seen),
+        "per_lifetime_steady": lifetime * len(steady) / sum(steady) if steady else None,
+        "per_lifetime_whole": lifetime * len(whole) / sum(whole) if whole else None,
+        "max_per_second": max(per_second.values()) if per_second else 0,
+        "average_per_second": average,
+        "max_over_average": (max(per_second.values()) / average) if per_second else None,
+        "tenants_renewing": sum(1 for times in by_tenant.values() if len(times) > 1),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tenants", type=int, nargs="+", default=[100, 1000, 10000])
+    parser.add_argument("--lifetime", type=float, default=30.0)
+    parser.add_argument("--leeway", type=float, default=1.0)
+    parser.add_argument(
+        "--lifetimes", type=float, default=4.0, help="run length after the start, in lifetimes"
+    )
+    parser.add_argument("--library", help="import requests_resharmonics from this folder")
+    parser.add_argument("--workers", type=int, help="renewal workers (default: the library's)")
+    parser.add_argument("--label", default="")
+    parser.add_argument("--json", help="append each run's figures to this file")
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve is not None:
+        serve(args.serve, args.lifetime)
+        return 0
+    if args.library:
+        sys.path.insert(0, os.path.abspath(args.library))
+    import requests_resharmonics
+
+    if args.workers is not None:
+        requests_resharmonics.set_renewal_workers(args.workers)
+    where = os.path.dirname(os.path.dirname(requests_resharmonics.__file__))
+    print(f"library: {where}  label: {args.label or '-'}", flush=True)
+    for count in args.tenants:
+        figures = run(count, args.lifetime, args.leeway, args.lifetimes)
+        figures["label"] = args.label
+        print(json.dumps(figures), flush=True)
+        if args.json:
+            with open(args.json, "a") as out:
+                out.write(json.dumps(figures) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,137 @@
+"""Spreading renewals: tenants started together must not renew together, every lifetime.
+
+A token is due a margin before it expires (`Token.renew_at`, widened for a slow endpoint).
+Auth objects created together (a service starting its tenants) get their tokens in the
+same second, so they would come due in the same second an hour later, and every hour
+after: a burst against the token endpoint's rate quota. Here each token URL of the process
+has a calendar of the seconds its renewals are due in. A token whose second already holds
+its share, `SPREAD_RATE` times the URL's average rate of renewals (its tenants' tokens due
+within one lifetime, per second of the lifetime), is renewed earlier instead, in the
+latest second before with room, at a random moment of that second. A token is never
+renewed earlier than `EARLIEST_RENEWAL` of its lifetime, nor before the present.
+
+Tokens renewed early are then renewed one lifetime apart as usual, so the spread holds
+from one hour to the next: the cost is once per tenant of a herd, under half a token on
+average (0.14 of a token for 1,000 tenants with hour-long tokens, 0.4 for 10,000), and
+nothing for a client alone on its token URL, which renews exactly as before.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import threading
+from collections import Counter
+
+#: The most renewals due in any one second, as a multiple of the average rate.
+SPREAD_RATE = 1.5
+#: The earliest a spread renewal may come, as a fraction of the token's lifetime.
+EARLIEST_RENEWAL = 0.25
+
+_random = random.Random()  # noqa: S311  (the moment within a second: no secret)
+
+
+class _Calendar:
+    """The renewals due, per second, of one token URL's tokens."""
+
+    __slots__ = ("booked", "cleaned_at", "due", "full_down_to", "total")
+
+    def __init__(self) -> None:
+        self.due: Counter[int] = Counter()
+        self.total = 0  # renewals booked in ``due``
+        self.cleaned_at = -math.inf
+        # cache key -> (access token, seconds earlier than due, second booked): a token keeps
+        # its booking, and auth objects of the same client share it.
+        self.booked: dict[str, tuple[str, float, int]] = {}
+        # due second -> the second its last spread renewal went to: the next one looks from
+        # there, not from its due second, so a herd of N books in O(N) steps, not O(N^2).
+        self.full_down_to: dict[int, int] = {}
+
+    def book(
+        self, key: str, token_id: str, due: float, obtained_at: float, lifetime: float, now: float
+    ) -> float:
+        previous = self.booked.get(key)
+        if previous is not None and previous[0] == token_id:
+            return previous[1]
+        if now - self.cleaned_at >= 1.0:
+            self._forget_before(math.floor(now))
+        second = math.floor(due)
+        share = max(1, math.ceil(SPREAD_RATE * self.total / max(lifetime, 1.0)))
+        earliest = math.ceil(max(now, obtained_at + EARLIEST_RENEWAL * lifetime))
+        chosen = second
+        if self.due[second] >= share:
+            hint = min(self.full_down_to.get(second, second), second)
+            room = self._room(hint, share, earliest)
+            if room is None:  # the share has grown since: seconds passed over have room
+                room = self._room(second, share, earliest)
+            if room is not None:
+                chosen = self.full_down_to[second] = room
+            # else no room within the bounds: due as usual
+        self.due[chosen] += 1
+        self.total += 1
+        shift = 0.0 if chosen == second else max(due - (chosen + _random.random()), 0.0)
+        self.booked[key] = (token_id, shift, chosen)
+        return shift
+
+    def _room(self, start: int, share: int, earliest: int) -> int | None:
+        """Return the latest second from ``start`` down to ``earliest`` below its share."""
+        for second in range(start, earliest - 1, -1):
+            if self.due[second] < share:
+                return second
+        return None
+
+    def _forget_before(self, second: int) -> None:
+        """Forget the renewals of seconds gone by: they no longer count against a share."""
+        for when in [when for when in self.due if when < second]:
+            self.total -= self.due.pop(when)
+        for key in [key for key, booking in self.booked.items() if booking[2] < second]:
+            del self.booked[key]
+        for due in [due for due in self.full_down_to if due < second]:
+            del self.full_down_to[due]
+        self.cleaned_at = second
+
+    def shift(self, key: str, token_id: str) -> float:
+        previous = self.booked.get(key)
+        return previous[1] if previous is not None and previous[0] == token_id else 0.0
+
+
+_lock = threading.Lock()
+_calendars: dict[str, _Calendar] = {}
+
+
+def book(
+    token_url: str,
+    key: str,
+    token_id: str,
+    due: float,
+    obtained_at: float,
+    lifetime: float,
+    now: float,
+) -> float:
+    """Book the renewal of a token due at ``due``; return how many seconds earlier it comes.
+
+    ``key`` is the client's cache key and ``token_id`` names the token: booking the same
+    token again (another auth object of the client, a second look) returns the same answer.
+    """
+    with _lock:
+        calendar = _calendars.get(token_url)
+        if calendar is None:
+            calendar = _calendars[token_url] = _Calendar()
+        return calendar.book(key, token_id, due, obtained_at, lifetime, now)
+
+
+def shift(token_url: str, key: str, token_id: str) -> float:
+    """Return how much earlier than due the booked token ``token_id`` is renewed (0 if not)."""
+    with _lock:
+        calendar = _calendars.get(token_url)
+        return calendar.shift(key, token_id) if calendar is not None else 0.0
+
+
+def _reset_lock_after_fork() -> None:
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_lock_after_fork)
