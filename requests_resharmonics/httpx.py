@@ -25,8 +25,10 @@ from .cache.base import TokenCache
 from .display import html_repr, plain_repr, token_state
 from .endpoint import DEFAULT_TIMEOUT, TokenEndpoint
 from .errors import ConfigurationError, InsecureTransportError
+from .events import TokenEvent
 from .renewal import DEFAULT_LEEWAY, TokenManager
 from .retries import DEFAULT_TOKEN_RETRIES
+from .stats import TokenStats
 from .token import Token
 
 __all__ = ["ResharmonicsHTTPXAuth"]
@@ -58,7 +60,8 @@ class ResharmonicsHTTPXAuth(httpx.Auth):
 
     Its arguments (``client_id``, ``client_secret``, ``token_url``, ``scope``, ``leeway``,
     ``timeout``, ``client_auth``, ``token_retries``, ``allowed_hosts``, ``cache``,
-    ``background_renewal``, ``environment``) are `ResharmonicsAuth`'s, with the same defaults.
+    ``background_renewal``, ``environment``, ``on_event``) are `ResharmonicsAuth`'s, with the
+    same defaults; ``stats`` is its snapshot of token costs.
     """
 
     def __init__(
@@ -76,7 +79,10 @@ class ResharmonicsHTTPXAuth(httpx.Auth):
         cache: TokenCache | None = None,
         background_renewal: bool = True,
         environment: str | None = None,
+        on_event: Callable[[TokenEvent], object] | None = None,
     ) -> None:
+        if on_event is not None and not callable(on_event):
+            raise ConfigurationError("on_event must be callable with a TokenEvent")
         for value, what in ((client_id, "client id"), (client_secret, "client secret")):
             if not isinstance(value, str) or not value.strip():
                 raise ConfigurationError(f"the {what} must be a non-empty string")
@@ -91,10 +97,19 @@ class ResharmonicsHTTPXAuth(httpx.Auth):
             retries=_count(token_retries, "token_retries"),
         )
         self._manager = TokenManager(
-            endpoint, leeway=leeway, cache=cache, background=bool(background_renewal)
+            endpoint,
+            leeway=leeway,
+            cache=cache,
+            background=bool(background_renewal),
+            on_event=on_event,
         )
         self._in_flight = threading.local()  # per thread, so per event loop
         self.allowed_hosts = allowed_hosts  # the setter normalises
+
+    @property
+    def stats(self) -> TokenStats:
+        """A snapshot of this object's token costs, as `ResharmonicsAuth.stats`."""
+        return self._manager.stats()
 
     @classmethod
     def from_env(cls, *, prompt: bool = False, **kwargs: Any) -> ResharmonicsHTTPXAuth:
