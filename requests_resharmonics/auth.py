@@ -89,26 +89,18 @@ class ResharmonicsAuth(AuthBase):
         environment: str | None = None,
         on_event: Callable[[TokenEvent], object] | None = None,
     ) -> None:
-        if on_event is not None and not callable(on_event):
-            raise ConfigurationError("on_event must be callable with a TokenEvent")
-        for value, what in ((client_id, "client id"), (client_secret, "client secret")):
-            if not isinstance(value, str) or not value.strip():
-                raise ConfigurationError(f"the {what} must be a non-empty string")
-        url = config.token_url(token_url, config.environment(environment))
-        endpoint = TokenEndpoint(
-            config.check_url(url, "token URL"),
-            client_id.strip(),
-            client_secret.strip(),
-            scope=_scope_string(scope),
-            client_auth=config.check_client_auth(client_auth),
-            timeout=_positive(timeout, "timeout"),
-            retries=_count(token_retries, "token_retries"),
-        )
-        self._manager = TokenManager(
-            endpoint,
+        self._manager = build_manager(
+            client_id,
+            client_secret,
+            token_url,
+            scope=scope,
             leeway=leeway,
+            timeout=timeout,
+            client_auth=client_auth,
+            token_retries=token_retries,
             cache=cache,
-            background=bool(background_renewal),
+            background_renewal=background_renewal,
+            environment=environment,
             on_event=on_event,
         )
         self._origins: dict[str, bool] = {}
@@ -252,6 +244,53 @@ class ResharmonicsAuth(AuthBase):
     def _repr_html_(self) -> str:
         state = token_state(self.token, self._manager.clock())
         return html_repr(type(self).__name__, self._fields(), state)
+
+
+def build_manager(
+    client_id: str,
+    client_secret: str,
+    token_url: str | None,
+    *,
+    scope: str | Iterable[str] | None,
+    leeway: float,
+    timeout: float,
+    client_auth: str,
+    token_retries: int,
+    cache: TokenCache | None,
+    background_renewal: bool,
+    environment: str | None,
+    on_event: Callable[[TokenEvent], object] | None,
+) -> TokenManager:
+    """Check an auth object's arguments and return the `TokenManager` they describe.
+
+    Shared by `ResharmonicsAuth` and the httpx auth, so that both take the same arguments
+    the same way.
+
+    Raises:
+        ConfigurationError: naming the argument that is wrong.
+    """
+    if on_event is not None and not callable(on_event):
+        raise ConfigurationError("on_event must be callable with a TokenEvent")
+    for value, what in ((client_id, "client id"), (client_secret, "client secret")):
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigurationError(f"the {what} must be a non-empty string")
+    url = config.token_url(token_url, config.environment(environment))
+    endpoint = TokenEndpoint(
+        config.check_url(url, "token URL"),
+        client_id.strip(),
+        client_secret.strip(),
+        scope=_scope_string(scope),
+        client_auth=config.check_client_auth(client_auth),
+        timeout=_positive(timeout, "timeout"),
+        retries=_count(token_retries, "token_retries"),
+    )
+    return TokenManager(
+        endpoint,
+        leeway=leeway,
+        cache=cache,
+        background=bool(background_renewal),
+        on_event=on_event,
+    )
 
 
 def credentials_from_env(

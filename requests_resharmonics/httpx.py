@@ -20,13 +20,13 @@ import httpx
 
 from . import config
 from ._httpx_answers import abounded, bounded, rejects_as_expired
-from .auth import _count, _positive, _scope_string, credentials_from_env
+from .auth import build_manager, credentials_from_env
 from .cache.base import TokenCache
 from .display import html_repr, plain_repr, token_state
-from .endpoint import DEFAULT_TIMEOUT, TokenEndpoint
+from .endpoint import DEFAULT_TIMEOUT
 from .errors import ConfigurationError, InsecureTransportError
 from .events import TokenEvent
-from .renewal import DEFAULT_LEEWAY, TokenManager
+from .renewal import DEFAULT_LEEWAY
 from .retries import DEFAULT_TOKEN_RETRIES
 from .stats import TokenStats
 from .token import Token
@@ -81,26 +81,18 @@ class ResharmonicsHTTPXAuth(httpx.Auth):
         environment: str | None = None,
         on_event: Callable[[TokenEvent], object] | None = None,
     ) -> None:
-        if on_event is not None and not callable(on_event):
-            raise ConfigurationError("on_event must be callable with a TokenEvent")
-        for value, what in ((client_id, "client id"), (client_secret, "client secret")):
-            if not isinstance(value, str) or not value.strip():
-                raise ConfigurationError(f"the {what} must be a non-empty string")
-        url = config.token_url(token_url, config.environment(environment))
-        endpoint = TokenEndpoint(
-            config.check_url(url, "token URL"),
-            client_id.strip(),
-            client_secret.strip(),
-            scope=_scope_string(scope),
-            client_auth=config.check_client_auth(client_auth),
-            timeout=_positive(timeout, "timeout"),
-            retries=_count(token_retries, "token_retries"),
-        )
-        self._manager = TokenManager(
-            endpoint,
+        self._manager = build_manager(
+            client_id,
+            client_secret,
+            token_url,
+            scope=scope,
             leeway=leeway,
+            timeout=timeout,
+            client_auth=client_auth,
+            token_retries=token_retries,
             cache=cache,
-            background=bool(background_renewal),
+            background_renewal=background_renewal,
+            environment=environment,
             on_event=on_event,
         )
         self._in_flight = threading.local()  # per thread, so per event loop
