@@ -42,6 +42,43 @@ def add_echo(fake: FakeResharmonics) -> str:
     return fake.base_url + ECHO_PATH
 
 
+#: Test modules whose outcome does not depend on the Python or the dependency versions that
+#: run them (the fake's data and routes, notebooks, documents, property tests of parsers, the
+#: leak scan): tox runs them once, in the dist environment on the installed wheel, and the
+#: other environments set REQUESTS_RESHARMONICS_RUN_ONCE_ELSEWHERE=1 to leave them out. A
+#: plain ``pytest`` runs everything.
+RUN_ONCE = frozenset(
+    {
+        "test_fake",
+        "test_fake_accounting",
+        "test_fake_api",
+        "test_fake_controls",
+        "test_fake_groups",
+        "test_fake_hardening",
+        "test_fake_integrations",
+        "test_fake_portfolio",
+        "test_fake_rates",
+        "test_fake_settings",
+        "test_leak_scan",
+        "test_notebook",
+        "test_project_config",
+        "test_properties",
+        "test_readme_claims",
+        "test_readme_examples",
+    }
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave the run-once modules to the dist environment when tox says so."""
+    if os.environ.get("REQUESTS_RESHARMONICS_RUN_ONCE_ELSEWHERE") != "1":
+        return
+    elsewhere = pytest.mark.skip(reason="run once, by tox -e dist (independent of the Python)")
+    for item in items:
+        if item.module is not None and item.module.__name__.rpartition(".")[2] in RUN_ONCE:
+            item.add_marker(elsewhere)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Under scripts/check_distribution.py, prove the tests run on the installed wheel."""
     if os.environ.get("REQUESTS_RESHARMONICS_TEST_INSTALLED"):
