@@ -75,7 +75,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     elsewhere = pytest.mark.skip(reason="run once, by tox -e dist (independent of the Python)")
     for item in items:
-        if item.module is not None and item.module.__name__.rpartition(".")[2] in RUN_ONCE:
+        if item.path.stem in RUN_ONCE:
             item.add_marker(elsewhere)
 
 
