@@ -23,7 +23,11 @@ pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="coun
 
 
 def client_sockets(server_port: int) -> int:
-    """Count this process's TCP sockets that are not the fake server's own."""
+    """Count this process's TCP sockets connected to the fake server (its clients' ends).
+
+    Only those: a background renewal left over from another test, retrying against its own
+    stopped server, may open and close sockets at any moment.
+    """
     inodes = set()
     for name in os.listdir("/proc/self/fd"):
         try:
@@ -39,8 +43,8 @@ def client_sockets(server_port: int) -> int:
                 next(lines)
                 for line in lines:
                     fields = line.split()
-                    local_port = int(fields[1].rsplit(":", 1)[1], 16)
-                    if fields[9] in inodes and local_port != server_port:
+                    remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+                    if fields[9] in inodes and remote_port == server_port:
                         count += 1
         except OSError:
             continue
