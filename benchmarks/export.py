@@ -23,7 +23,7 @@ from remote import RemoteFake
 from workers import numbered_page, stays_page
 
 from requests_resharmonics import ResharmonicsSession
-from requests_resharmonics.integrity import PageChecks
+from requests_resharmonics._export.checks import PageChecks
 
 PATH = "/api/v3/numbers"
 PAGE_SIZE = 100
@@ -168,7 +168,7 @@ class Unchecked(PageChecks):
 
 def with_and_without(pages: int, runs: int = 5) -> tuple[float, float]:
     """The best of ``runs`` exports without latency, with the checks and without them."""
-    import requests_resharmonics.pagination as pagination
+    import requests_resharmonics._export.export as pagination
 
     best = {True: float("inf"), False: float("inf")}
     with RemoteFake() as fake:
@@ -188,7 +188,7 @@ def with_and_without(pages: int, runs: int = 5) -> tuple[float, float]:
 
 def checks_alone(pages: int) -> float:
     """CPU seconds `PageChecks` takes over ``pages`` pages already read, the best of seven."""
-    from requests_resharmonics.page import Page
+    from requests_resharmonics._export.page import Page
 
     def rows(page: int) -> list[Any]:
         numbers = range(page * PAGE_SIZE, (page + 1) * PAGE_SIZE)

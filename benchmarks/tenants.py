@@ -230,7 +230,7 @@ def run(count: int, lifetime: float, leeway: float, lifetimes: float) -> dict[st
     finally:
         sampler.stop.set()
         server.stop()
-    pool = getattr(requests_resharmonics.background, "workers", None)  # absent before 0.2
+    pool = getattr(requests_resharmonics._tokens.background, "workers", None)  # absent before 0.2
     return {
         "tenants": count,
         "workers": pool() if pool is not None else "one thread per renewal",

@@ -10,11 +10,14 @@ Example:
 
 from __future__ import annotations
 
+from ._export.export import Export, PageProgress
+from ._tokens.background import set_workers as set_renewal_workers
+from ._tokens.events import TokenEvent
+from ._tokens.stats import TokenStats, process_stats
+from ._tokens.transport import set_max_connections as set_token_connections
 from ._version import __version__
 from .auth import ResharmonicsAuth
-from .background import set_workers as set_renewal_workers
 from .cache import FileTokenCache, MemoryTokenCache, RedisTokenCache, TokenCache
-from .connections import set_max_connections as set_token_connections
 from .errors import (
     CollectionChangedError,
     ConfigurationError,
@@ -31,10 +34,7 @@ from .errors import (
     ShortPageError,
     TokenRequestError,
 )
-from .events import TokenEvent
-from .pagination import Export, PageProgress
 from .session import ResharmonicsSession
-from .stats import TokenStats, process_stats
 from .token import Token
 
 __all__ = [

@@ -12,16 +12,16 @@ from urllib.parse import urlsplit
 import requests
 from requests.auth import AuthBase
 
-from . import config
+from . import _config
+from ._display import html_repr, plain_repr, token_state
+from ._replay.hook import AnswerHook, body_position
+from ._retries import DEFAULT_TOKEN_RETRIES
+from ._tokens.endpoint import DEFAULT_TIMEOUT, TokenEndpoint
+from ._tokens.events import TokenEvent
+from ._tokens.manager import DEFAULT_LEEWAY, TokenManager
+from ._tokens.stats import TokenStats
 from .cache.base import TokenCache
-from .display import html_repr, plain_repr, token_state
-from .endpoint import DEFAULT_TIMEOUT, TokenEndpoint
 from .errors import ConfigurationError, InsecureTransportError
-from .events import TokenEvent
-from .renewal import DEFAULT_LEEWAY, TokenManager
-from .replay import AnswerHook, body_position
-from .retries import DEFAULT_TOKEN_RETRIES
-from .stats import TokenStats
 from .token import Token
 
 log = logging.getLogger("requests_resharmonics")
@@ -121,7 +121,7 @@ class ResharmonicsAuth(AuthBase):
         client_id, client_secret = credentials_from_env(
             kwargs.pop("client_id", None), kwargs.pop("client_secret", None), prompt=prompt
         )
-        kwargs.setdefault("scope", config.setting(None, config.SCOPE_VAR))
+        kwargs.setdefault("scope", _config.setting(None, _config.SCOPE_VAR))
         return cls(client_id, client_secret, kwargs.pop("token_url", None), **kwargs)
 
     @property
@@ -210,7 +210,7 @@ class ResharmonicsAuth(AuthBase):
         verdict = self._origins.get(origin)
         if verdict is None:
             verdict = self._may_send_token_to(url)
-            if url.startswith("https://") or config.is_loopback(urlsplit(url).hostname):
+            if url.startswith("https://") or _config.is_loopback(urlsplit(url).hostname):
                 if len(self._origins) > 512:
                     self._origins.clear()
                 self._origins[origin] = verdict  # independent of OAUTHLIB_INSECURE_TRANSPORT
@@ -226,7 +226,7 @@ class ResharmonicsAuth(AuthBase):
         if self._allowed_hosts is not None and host not in self._allowed_hosts:
             return False
         if parts.scheme != "https" and not (
-            config.is_loopback(host) or config.insecure_transport_allowed()
+            _config.is_loopback(host) or _config.insecure_transport_allowed()
         ):
             raise InsecureTransportError(
                 f"refusing to send a bearer token over plain {parts.scheme or 'unknown'} "
@@ -274,13 +274,13 @@ def build_manager(
     for value, what in ((client_id, "client id"), (client_secret, "client secret")):
         if not isinstance(value, str) or not value.strip():
             raise ConfigurationError(f"the {what} must be a non-empty string")
-    url = config.token_url(token_url, config.environment(environment))
+    url = _config.token_url(token_url, _config.environment(environment))
     endpoint = TokenEndpoint(
-        config.check_url(url, "token URL"),
+        _config.check_url(url, "token URL"),
         client_id.strip(),
         client_secret.strip(),
         scope=_scope_string(scope),
-        client_auth=config.check_client_auth(client_auth),
+        client_auth=_config.check_client_auth(client_auth),
         timeout=_positive(timeout, "timeout"),
         retries=_count(token_retries, "token_retries"),
     )
@@ -301,8 +301,8 @@ def credentials_from_env(
     A prompt that cannot be answered (a notebook run headless by nbconvert or papermill, a
     closed stdin) counts as no answer: the error then names the missing variables.
     """
-    client_id = config.setting(client_id, config.CLIENT_ID_VAR)
-    client_secret = config.setting(client_secret, config.CLIENT_SECRET_VAR)
+    client_id = _config.setting(client_id, _config.CLIENT_ID_VAR)
+    client_secret = _config.setting(client_secret, _config.CLIENT_SECRET_VAR)
     if prompt and (client_id is None or client_secret is None) and _interactive():
         if client_id is None:
             client_id = _ask(input, "Res:Harmonics client id: ")
@@ -311,8 +311,8 @@ def credentials_from_env(
     missing = [
         variable
         for value, variable in (
-            (client_id, config.CLIENT_ID_VAR),
-            (client_secret, config.CLIENT_SECRET_VAR),
+            (client_id, _config.CLIENT_ID_VAR),
+            (client_secret, _config.CLIENT_SECRET_VAR),
         )
         if value is None
     ]

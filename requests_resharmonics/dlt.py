@@ -27,9 +27,9 @@ from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from dlt.sources.rest_api import rest_api_resources
 from requests import PreparedRequest, Request, Response
 
-from . import config
+from . import _config
+from ._export.export import PaginationError
 from .auth import ResharmonicsAuth, credentials_from_env
-from .pagination import PaginationError
 
 __all__ = ["ROOM_STAY_STATUSES", "ResharmonicsDltAuth", "SpringPaginator", "resharmonics_source"]
 
@@ -104,7 +104,7 @@ class ResharmonicsDltAuth(AuthConfigBase):
                         client_id,
                         client_secret,
                         self.token_url,
-                        scope=config.setting(self.scope, config.SCOPE_VAR),
+                        scope=_config.setting(self.scope, _config.SCOPE_VAR),
                         environment=self.environment,
                         allowed_hosts=self.allowed_hosts,
                     )
@@ -234,9 +234,9 @@ def resharmonics_source(
         >>> pipeline = dlt.pipeline("nightly", destination="duckdb", dataset_name="resharmonics")
         >>> pipeline.run(resharmonics_source())
     """
-    name = config.environment(environment)
-    base = config.setting(base_url, config.BASE_URL_VAR) or config.BASE_URLS[name]
-    base = config.check_url(base, "base URL").rstrip("/")
+    name = _config.environment(environment)
+    base = _config.setting(base_url, _config.BASE_URL_VAR) or _config.BASE_URLS[name]
+    base = _config.check_url(base, "base URL").rstrip("/")
     auth = ResharmonicsDltAuth(
         client_id=client_id,
         client_secret=client_secret,

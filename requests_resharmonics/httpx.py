@@ -18,17 +18,17 @@ import anyio
 import anyio.to_thread
 import httpx
 
-from . import config
-from ._httpx_answers import abounded, bounded, rejects_as_expired
+from . import _config
+from ._display import html_repr, plain_repr, token_state
+from ._replay.body_httpx import abounded, bounded, rejects_as_expired
+from ._retries import DEFAULT_TOKEN_RETRIES
+from ._tokens.endpoint import DEFAULT_TIMEOUT
+from ._tokens.events import TokenEvent
+from ._tokens.manager import DEFAULT_LEEWAY
+from ._tokens.stats import TokenStats
 from .auth import build_manager, credentials_from_env
 from .cache.base import TokenCache
-from .display import html_repr, plain_repr, token_state
-from .endpoint import DEFAULT_TIMEOUT
 from .errors import ConfigurationError, InsecureTransportError
-from .events import TokenEvent
-from .renewal import DEFAULT_LEEWAY
-from .retries import DEFAULT_TOKEN_RETRIES
-from .stats import TokenStats
 from .token import Token
 
 __all__ = ["ResharmonicsHTTPXAuth"]
@@ -113,7 +113,7 @@ class ResharmonicsHTTPXAuth(httpx.Auth):
         client_id, client_secret = credentials_from_env(
             kwargs.pop("client_id", None), kwargs.pop("client_secret", None), prompt=prompt
         )
-        kwargs.setdefault("scope", config.setting(None, config.SCOPE_VAR))
+        kwargs.setdefault("scope", _config.setting(None, _config.SCOPE_VAR))
         return cls(client_id, client_secret, kwargs.pop("token_url", None), **kwargs)
 
     @property
@@ -300,7 +300,7 @@ class ResharmonicsHTTPXAuth(httpx.Auth):
         if self._allowed_hosts is not None and host not in self._allowed_hosts:
             return False
         if url.scheme != "https" and not (
-            config.is_loopback(host) or config.insecure_transport_allowed()
+            _config.is_loopback(host) or _config.insecure_transport_allowed()
         ):
             raise InsecureTransportError(
                 f"refusing to send a bearer token over plain {url.scheme or 'unknown'} "

@@ -34,10 +34,10 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import events
+from ._tokens import events
+from ._tokens.events import TokenEvent, Trigger
 from ._version import __version__
 from .errors import TokenRequestError
-from .events import TokenEvent, Trigger
 
 try:
     from opentelemetry import metrics as _metrics

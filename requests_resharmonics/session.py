@@ -10,17 +10,17 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests_oauthlib import OAuth2Session
 
-from . import config
+from . import _config
+from ._display import html_repr, plain_repr, token_state
+from ._export.export import DEFAULT_PAGE_SIZE, Export, PageProgress, paginate_session
+from ._retries import DEFAULT_API_RETRIES, DEFAULT_TOKEN_RETRIES, RetriesSetting, api_retry
+from ._tokens.endpoint import DEFAULT_TIMEOUT
+from ._tokens.events import TokenEvent
+from ._tokens.manager import DEFAULT_LEEWAY, TokenManager
+from ._tokens.stats import TokenStats
 from .auth import ResharmonicsAuth, credentials_from_env
 from .cache.base import TokenCache
-from .display import html_repr, plain_repr, token_state
-from .endpoint import DEFAULT_TIMEOUT
 from .errors import ConfigurationError
-from .events import TokenEvent
-from .pagination import DEFAULT_PAGE_SIZE, Export, PageProgress, paginate_session
-from .renewal import DEFAULT_LEEWAY, TokenManager
-from .retries import DEFAULT_API_RETRIES, DEFAULT_TOKEN_RETRIES, RetriesSetting, api_retry
-from .stats import TokenStats
 from .token import Token
 
 #: Connections kept per host: enough for a worker pool of threads sharing one session.
@@ -121,17 +121,17 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         self.api_timeout = _api_timeout(api_timeout)
         if token_updater is not None and not callable(token_updater):
             raise ConfigurationError("token_updater must be callable with the token dict")
-        environment = config.environment(environment)
+        environment = _config.environment(environment)
         client_id, client_secret = credentials_from_env(client_id, client_secret, prompt=prompt)
-        token_url = config.token_url(token_url, environment)
-        base = config.setting(base_url, config.BASE_URL_VAR) or config.BASE_URLS[environment]
-        self.base_url = config.check_url(base, "base URL").rstrip("/")
-        config.warn_if_environments_differ(token_url, self.base_url)
+        token_url = _config.token_url(token_url, environment)
+        base = _config.setting(base_url, _config.BASE_URL_VAR) or _config.BASE_URLS[environment]
+        self.base_url = _config.check_url(base, "base URL").rstrip("/")
+        _config.warn_if_environments_differ(token_url, self.base_url)
         auth = ResharmonicsAuth(
             client_id,
             client_secret,
             token_url,
-            scope=scope if scope is not None else config.setting(None, config.SCOPE_VAR),
+            scope=scope if scope is not None else _config.setting(None, _config.SCOPE_VAR),
             leeway=leeway,
             timeout=timeout,
             client_auth=client_auth,

@@ -17,7 +17,7 @@ from requests_resharmonics import (
     ResharmonicsAuth,
     TokenRequestError,
 )
-from requests_resharmonics.renewal import MIN_REJECTION_PAUSE
+from requests_resharmonics._tokens.manager import MIN_REJECTION_PAUSE
 from requests_resharmonics.testing import FakeResharmonics
 from requests_resharmonics.testing._http import Answer, Incoming
 

@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from requests_resharmonics import ResharmonicsAuth, background
+from requests_resharmonics import ResharmonicsAuth
+from requests_resharmonics._tokens import background
 from requests_resharmonics.testing import FakeResharmonics
 
 from .conftest import FakeClock
@@ -150,7 +151,7 @@ def test_a_pickled_auth_object_renews_in_the_background(
 
 
 SCRIPT = """
-from requests_resharmonics import background
+from requests_resharmonics._tokens import background
 from requests_resharmonics.testing import FakeResharmonics
 fake = FakeResharmonics().start()
 auth = fake.auth()

@@ -26,7 +26,9 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
-from requests_resharmonics import bounded, pauses, renewal
+from requests_resharmonics._replay import body_requests as bounded
+from requests_resharmonics._tokens import manager as renewal
+from requests_resharmonics._tokens import pauses
 from requests_resharmonics.testing import FakeResharmonics
 from requests_resharmonics.testing._http import Answer, Incoming
 

@@ -255,7 +255,7 @@ def test_a_consistent_export_delivers_every_row_once(
 def test_repeats_are_caught_once_the_ids_are_kept_compactly(
     fake_resharmonics: FakeResharmonics, paged_server: StartServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from requests_resharmonics import idset
+    from requests_resharmonics._export import seen_ids as idset
 
     monkeypatch.setattr(idset, "SMALL", 10)  # past 10 ids, the compact table keeps them
     server = paged_server(page_one_again)

@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from requests_resharmonics import ResharmonicsAuth, background, schedule, set_renewal_workers
+from requests_resharmonics import ResharmonicsAuth, set_renewal_workers
+from requests_resharmonics._tokens import background
+from requests_resharmonics._tokens import spread as schedule
 from requests_resharmonics.testing import FakeResharmonics
 from requests_resharmonics.testing._http import Answer
 

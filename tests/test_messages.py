@@ -27,7 +27,7 @@ from requests_resharmonics import (
     ResharmonicsSession,
     TokenRequestError,
 )
-from requests_resharmonics import cli as cli_module
+from requests_resharmonics.cli import _commands as cli_module
 from requests_resharmonics.testing import FakeResharmonics
 from requests_resharmonics.testing._http import Answer
 

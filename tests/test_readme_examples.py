@@ -14,7 +14,7 @@ from typing import Any, Callable, cast
 
 import pytest
 
-from requests_resharmonics import demo
+from requests_resharmonics.cli import _demo as demo
 from requests_resharmonics.testing import FakeResharmonics
 
 from .test_cli import CLEAN_ENV

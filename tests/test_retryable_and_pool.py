@@ -9,13 +9,13 @@ from importlib.metadata import version
 import pytest
 
 from requests_resharmonics import ResharmonicsAuth
+from requests_resharmonics._export.export import PaginationError
 from requests_resharmonics.errors import (
     ConfigurationError,
     InsecureTransportError,
     ResharmonicsError,
     TokenRequestError,
 )
-from requests_resharmonics.pagination import PaginationError
 from requests_resharmonics.testing import FakeResharmonics
 
 from .test_concurrency import together

@@ -32,9 +32,9 @@ from requests_resharmonics import (
     RedisTokenCache,
     ResharmonicsAuth,
     TokenRequestError,
-    bounded,
-    config,
 )
+from requests_resharmonics import _config as config
+from requests_resharmonics._replay import body_requests as bounded
 from requests_resharmonics.testing import EXPIRED_BODY, FakeResharmonics
 from requests_resharmonics.testing._http import Answer, Incoming
 

@@ -14,13 +14,13 @@ import signal
 import threading
 from typing import Any
 
-from .. import config
+from .. import _config
 from ._settings import EXPIRY_STYLES, MAX_DELAY, MAX_LIFETIME
 
 #: The fake server's own credential variables: never the real ones, so that a real secret in
 #: the environment is not taken for the fake's and printed.
-FAKE_CLIENT_ID_VAR = config.FAKE_CLIENT_ID_VAR
-FAKE_CLIENT_SECRET_VAR = config.FAKE_CLIENT_SECRET_VAR
+FAKE_CLIENT_ID_VAR = _config.FAKE_CLIENT_ID_VAR
+FAKE_CLIENT_SECRET_VAR = _config.FAKE_CLIENT_SECRET_VAR
 
 
 def add_fake_server_command(commands: Any) -> argparse.ArgumentParser:
@@ -99,7 +99,6 @@ def add_fake_server_command(commands: Any) -> argparse.ArgumentParser:
 
 def run_fake_server(args: argparse.Namespace) -> int:
     """Serve until interrupted (Ctrl-C or SIGTERM); return the exit status."""
-    from .. import config
     from ._fake import FakeResharmonics
 
     stop = threading.Event()
@@ -124,7 +123,7 @@ def run_fake_server(args: argparse.Namespace) -> int:
             source = "env"
         else:
             source = "flag"
-        print(banner(fake, secret_source=source, config=config), flush=True)
+        print(banner(fake, secret_source=source, config=_config), flush=True)
         try:
             while not stop.wait(0.5):
                 pass

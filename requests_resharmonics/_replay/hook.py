@@ -15,10 +15,10 @@ from typing import Any, Callable, Union
 import requests
 from requests.cookies import extract_cookies_to_jar
 
-from .bounded import as_requests_error
-from .expiry import Verdict, judge
-from .renewal import TokenManager, event
-from .token import Token
+from .._tokens.manager import TokenManager, event
+from ..token import Token
+from .body_requests import as_requests_error
+from .verdict import Verdict, judge
 
 log = logging.getLogger("requests_resharmonics")
 

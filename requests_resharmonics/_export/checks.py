@@ -14,15 +14,15 @@ import warnings
 from collections.abc import Iterable
 from typing import Any, Callable
 
-from .errors import (
+from ..errors import (
     CollectionChangedError,
     InconsistentPagesError,
     PaginationWarning,
     RepeatedRowsError,
     ShortPageError,
 )
-from .idset import IdSet
 from .page import Page
+from .seen_ids import IdSet
 
 #: The fields that identify a row, in order of preference: its own id, else (a bookings or
 #: room stays row, one per room stay, has none) its room stay's. A guest stay row has both,

@@ -16,14 +16,14 @@ from typing import Any, Callable
 
 import requests
 
-from .cutoff import ExportConnections, ExportStopped
-from .errors import ConfigurationError, ExportCancelled, PaginationError
-from .integrity import PageChecks
+from .._retries import MAX_API_RETRY_AFTER, retry_after
+from ..errors import ConfigurationError, ExportCancelled, PaginationError
+from .cancel import ExportConnections, ExportStopped
+from .checks import PageChecks
 from .page import Page, _whole, read_page
-from .page_failures import page_failure
+from .page_errors import page_failure
+from .prefetch import DaemonPool
 from .progress import notebook_bar
-from .retries import MAX_API_RETRY_AFTER, retry_after
-from .workers import DaemonPool
 
 __all__ = ["DEFAULT_PAGE_SIZE", "Export", "Page", "PageProgress", "PaginationError", "read_page"]
 

@@ -20,9 +20,9 @@ from typing import NamedTuple
 
 import requests
 
+from .._retries import token_request_retry
+from ..errors import ConfigurationError
 from .deadline import DeadlineAdapter
-from .errors import ConfigurationError
-from .retries import token_request_retry
 
 #: Idle connections kept per token host, for all auth objects of the process together.
 DEFAULT_TOKEN_CONNECTIONS = 8

@@ -9,7 +9,7 @@ import httpx
 import requests
 from requests.structures import CaseInsensitiveDict
 
-from .expiry import is_expired_token_response
+from .verdict import is_expired_token_response
 
 #: The most of a 401's body read to tell the expiry message from other 401s (it is 46 bytes).
 MAX_401_BODY = 64 * 1024

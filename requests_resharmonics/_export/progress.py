@@ -12,10 +12,10 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Callable, TextIO
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from .pagination import PageProgress
+    from .export import PageProgress
 
 
 @contextlib.contextmanager

@@ -25,8 +25,8 @@ import threading
 import time
 from typing import Callable
 
-from . import config
-from .errors import ConfigurationError
+from .. import _config
+from ..errors import ConfigurationError
 
 log = logging.getLogger("requests_resharmonics")
 
@@ -130,7 +130,7 @@ class _Pool:
 
 
 def _workers_from_env() -> int:
-    value = os.environ.get(config.RENEWAL_WORKERS_VAR, "").strip()
+    value = os.environ.get(_config.RENEWAL_WORKERS_VAR, "").strip()
     if value.isdigit() and int(value) > 0:
         return int(value)
     return DEFAULT_WORKERS

@@ -12,8 +12,8 @@ from typing import TextIO
 
 import requests
 
-from .testing import FakeResharmonics
-from .token import fingerprint
+from ..testing import FakeResharmonics
+from ..token import fingerprint
 
 _EVENTS = {
     "fetched": "token {token} fetched from the token endpoint",

@@ -11,11 +11,15 @@ from typing import Any
 
 import requests
 
-from . import config, failures
-from ._version import __version__
-from .cache.base import TokenCache
-from .errors import ConfigurationError, ConfigurationWarning, ResharmonicsError
-from .output import (
+from .. import _config, _describe
+from .._export.export import Export
+from .._export.progress import progress_bar
+from .._version import __version__
+from ..cache.base import TokenCache
+from ..errors import ConfigurationError, ConfigurationWarning, ResharmonicsError
+from ..session import ResharmonicsSession
+from ..testing._command import add_fake_server_command
+from ._output import (
     EXIT_BROKEN_PIPE,
     EXIT_INTERRUPTED,
     EXIT_TERMINATED,
@@ -26,10 +30,6 @@ from .output import (
     WriteFailed,
     progress_line,
 )
-from .pagination import Export
-from .progress import progress_bar
-from .session import ResharmonicsSession
-from .testing._command import add_fake_server_command
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -49,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    config.warn_about_unknown_variables()  # every command, fake-server's variables included
+    _config.warn_about_unknown_variables()  # every command, fake-server's variables included
     try:
         return int(args.run(args))
     except ConfigurationError as error:
@@ -167,20 +167,20 @@ def _parser() -> argparse.ArgumentParser:
 
 def _credential_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("credentials and addresses (default: environment)")
-    group.add_argument("--client-id", help=f"default: ${config.CLIENT_ID_VAR}")
+    group.add_argument("--client-id", help=f"default: ${_config.CLIENT_ID_VAR}")
     group.add_argument(
         "--client-secret",
-        help=f"default: ${config.CLIENT_SECRET_VAR}; prefer the variable, since other users "
+        help=f"default: ${_config.CLIENT_SECRET_VAR}; prefer the variable, since other users "
         "can read a command line",
     )
-    group.add_argument("--token-url", help=f"default: ${config.TOKEN_URL_VAR}")
-    group.add_argument("--base-url", help=f"default: ${config.BASE_URL_VAR}")
-    group.add_argument("--scope", help=f"default: ${config.SCOPE_VAR}, else none")
+    group.add_argument("--token-url", help=f"default: ${_config.TOKEN_URL_VAR}")
+    group.add_argument("--base-url", help=f"default: ${_config.BASE_URL_VAR}")
+    group.add_argument("--scope", help=f"default: ${_config.SCOPE_VAR}, else none")
     group.add_argument(
         "--environment",
-        choices=sorted(config.BASE_URLS),
+        choices=sorted(_config.BASE_URLS),
         default=None,
-        help=f"default: ${config.ENVIRONMENT_VAR}, else production",
+        help=f"default: ${_config.ENVIRONMENT_VAR}, else production",
     )
     group.add_argument(
         "--no-cache",
@@ -207,7 +207,7 @@ def _session(args: argparse.Namespace) -> ResharmonicsSession:
 def _file_cache() -> TokenCache | None:
     """Return the per-user file cache, or None (no reuse) without the [file] extra."""
     try:
-        from .cache.file import FileTokenCache
+        from ..cache.file import FileTokenCache
 
         return FileTokenCache()
     except ConfigurationError:
@@ -215,7 +215,7 @@ def _file_cache() -> TokenCache | None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from ._demo import run_demo
 
     return EXIT_FAILED if run_demo(lifetime=args.lifetime) else 0
 
@@ -324,8 +324,10 @@ def _describe_failure(error: requests.RequestException) -> str:
     """Name the URL and the cause of a failed request in words, and a default it used."""
     url = error.request.url if error.request is not None else None
     if not url:
-        return f"the request failed: {failures.describe(error)}"
-    return f"the request to {url}{config.default_note(url)} failed: {failures.describe(error, url)}"
+        return f"the request failed: {_describe.describe(error)}"
+    return (
+        f"the request to {url}{_config.default_note(url)} failed: {_describe.describe(error, url)}"
+    )
 
 
 def _excerpt(response: requests.Response, limit: int = 300) -> str:

@@ -13,15 +13,15 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Callable
 
+from ..cache.codec import token_id
+from ..cache.guard import GuardedCache
+from ..token import Token
 from . import pauses
-from .cache.codec import token_id
-from .cache.guard import GuardedCache
 from .events import Trigger
 from .reporting import event
-from .token import Token
 
 if TYPE_CHECKING:
-    from .renewal import _Current
+    from .manager import _Current
 
 log = logging.getLogger("requests_resharmonics")
 

@@ -17,17 +17,18 @@ import time
 import weakref
 from typing import Any, Callable, NamedTuple
 
-from . import background, otel, pauses, schedule
-from .cache.base import MemoryTokenCache, TokenCache
-from .cache.guard import GuardedCache
+from .. import otel
+from ..cache.base import MemoryTokenCache, TokenCache
+from ..cache.guard import GuardedCache
+from ..errors import ConfigurationError
+from ..token import Token
+from . import background, pauses, spread
 from .endpoint import TokenEndpoint
-from .errors import ConfigurationError
 from .events import Listener, Trigger
 from .rejections import Rejections
 from .reporting import Reporting, outcome_of
 from .reporting import event as event  # auth.py logs its events with the same fields
 from .stats import StatsRecorder
-from .token import Token
 
 log = logging.getLogger("requests_resharmonics")
 
@@ -268,7 +269,7 @@ class TokenManager(Rejections, Reporting):
         due = self._due(token)
         if not math.isfinite(due):
             return due
-        return due - schedule.shift(self.endpoint.token_url, self.key, token.fingerprint)
+        return due - spread.shift(self.endpoint.token_url, self.key, token.fingerprint)
 
     def _due(self, token: Token) -> float:
         due = token.renew_at(self.leeway)
@@ -283,7 +284,7 @@ class TokenManager(Rejections, Reporting):
         due = self._due(token)
         if not math.isfinite(due) or token.lifetime is None:
             return due
-        shift = schedule.book(
+        shift = spread.book(
             self.endpoint.token_url,
             self.key,
             token.fingerprint,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import requests
 
-from .errors import PageHTTPError, PageRequestError, PaginationError, ResharmonicsError
-from .failures import describe
+from .._describe import describe
+from ..errors import PageHTTPError, PageRequestError, PaginationError, ResharmonicsError
 
 #: How much of an error page's body its error quotes.
 EXCERPT = 200

@@ -9,13 +9,13 @@ from typing import NamedTuple
 
 import requests
 
-from . import bounded
+from . import body_requests
 
 #: The API Gateway's body for an expired token, compared without case or trailing full stop.
 EXPIRED_MESSAGE = "the incoming token has expired"
 
 _INVALID_TOKEN = re.compile(r"""\berror\s*=\s*"?invalid_token\b""", re.IGNORECASE)
-_MAX_BODY_BYTES = bounded.MAX_BYTES
+_MAX_BODY_BYTES = body_requests.MAX_BYTES
 
 
 class Verdict(enum.Enum):
@@ -77,8 +77,8 @@ def judge(response: requests.Response) -> Judgement:
         length = response.headers.get("Content-Length")
         if length is not None and (not length.strip().isdigit() or int(length) > _MAX_BODY_BYTES):
             return Judgement(Verdict.OTHER)
-        body = bounded.read(response)
-    except (*bounded.READ_ERRORS, RuntimeError, TypeError) as error:
+        body = body_requests.read(response)
+    except (*body_requests.READ_ERRORS, RuntimeError, TypeError) as error:
         return Judgement(Verdict.UNREADABLE, error)
     if is_expired_message(body.data):
         return Judgement(Verdict.EXPIRED)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
+from ..errors import TokenRequestError
+from ..token import Token
 from .endpoint import TokenEndpoint
-from .errors import TokenRequestError
 from .events import Listener, TokenEvent, Trigger, deliver
 from .stats import StatsRecorder, TokenStats, record_process
-from .token import Token
 
 
 def event(name: str, token: Token, duration: float | None = None) -> dict[str, object]:

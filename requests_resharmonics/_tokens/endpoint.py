@@ -15,14 +15,15 @@ from urllib3.exceptions import HTTPError as Urllib3HTTPError
 from urllib3.exceptions import NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 
-from . import config, connections, failures
-from .cache.base import cache_key
-from .cache.codec import PlainCodec, SealedCodec
+from .. import _config, _describe
+from .._replay.verdict import json_document
+from .._retries import DEFAULT_TOKEN_RETRIES
+from ..cache.base import cache_key
+from ..cache.codec import PlainCodec, SealedCodec
+from ..errors import TokenRequestError
+from ..token import Token, is_header_safe, jwt_expiry, positive_seconds
+from . import transport
 from .deadline import deadline
-from .errors import TokenRequestError
-from .expiry import json_document
-from .retries import DEFAULT_TOKEN_RETRIES
-from .token import Token, is_header_safe, jwt_expiry, positive_seconds
 
 DEFAULT_TIMEOUT = 10.0
 _MAX_ANSWER_BYTES = 1 << 20
@@ -102,14 +103,14 @@ class TokenEndpoint:
         """
         with self._session_lock:
             if self._session is None:
-                self._session = connections.acquire(self.token_url, self.retries, self.timeout)
+                self._session = transport.acquire(self.token_url, self.retries, self.timeout)
             return self._session
 
     def close(self) -> None:
         """Stop using the shared token connections; the last user closes them."""
         with self._session_lock:
             if self._session is not None:
-                connections.release(self._session)
+                transport.release(self._session)
                 self._session = None
 
     def cache_key(self) -> str:
@@ -169,7 +170,9 @@ class TokenEndpoint:
             except requests.ConnectionError as error:
                 if watch.expired or _timed_out(error):
                     return self._timed_out(watch.attempts, started)
-                return self._error(f"could not connect: {failures.describe(error, self.token_url)}")
+                return self._error(
+                    f"could not connect: {_describe.describe(error, self.token_url)}"
+                )
             except requests.Timeout:
                 return self._timed_out(watch.attempts, started)
             except (requests.RequestException, Urllib3HTTPError, OSError, ValueError) as error:
@@ -191,7 +194,7 @@ class TokenEndpoint:
     @property
     def _proxies(self) -> dict[str, Any] | None:
         # A loopback token URL may be plain http: it must never go to a proxy in clear.
-        if config.is_loopback(urlsplit(self.token_url).hostname):
+        if _config.is_loopback(urlsplit(self.token_url).hostname):
             return {"http": None, "https": None, "all": None}
         return None
 
@@ -204,7 +207,7 @@ class TokenEndpoint:
         *,
         retryable: bool | None = None,
     ) -> TokenRequestError:
-        where = f"{self.token_url}{config.default_note(self.token_url)}"
+        where = f"{self.token_url}{_config.default_note(self.token_url)}"
         message = self.scrub(f"token request to {where} {what}")
         return TokenRequestError(
             message,
@@ -228,7 +231,7 @@ class TokenEndpoint:
         return _short(self.scrub(text), limit)
 
     def _cause(self, error: BaseException) -> str:
-        return self._excerpt(failures.describe(error, self.token_url), 300)
+        return self._excerpt(_describe.describe(error, self.token_url), 300)
 
     def _reason(self, error: BaseException) -> str:
         return self._excerpt(f"{type(error).__name__}: {error}", 300)

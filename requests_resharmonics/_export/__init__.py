@@ -1,0 +1,1 @@
+"""Reading whole collections: in order, checked, concurrent and cancellable."""

@@ -1,0 +1,1 @@
+"""The conversation after a 401: judge the answer, renew, send again."""
