@@ -16,7 +16,7 @@ from ._export.export import DEFAULT_PAGE_SIZE, Export, PageProgress, paginate_se
 from ._retries import DEFAULT_API_RETRIES, DEFAULT_TOKEN_RETRIES, RetriesSetting, api_retry
 from ._tokens.endpoint import DEFAULT_TIMEOUT
 from ._tokens.events import TokenEvent
-from ._tokens.manager import DEFAULT_LEEWAY, TokenManager
+from ._tokens.manager import DEFAULT_LEEWAY
 from ._tokens.stats import TokenStats
 from .auth import ResharmonicsAuth, credentials_from_env
 from .cache.base import TokenCache
@@ -146,7 +146,7 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
                 f"pool_maxsize must be a whole number >= 1, not {pool_maxsize!r}"
             )
         adapter = HTTPAdapter(max_retries=api_retry(retries), pool_maxsize=pool_maxsize)
-        super().__init__(client=auth.manager.endpoint.client, scope=auth.scope)
+        super().__init__(client=auth.oauth_client, scope=auth.scope)
         self.mount("https://", adapter)
         self.mount("http://", adapter)
         # OAuth2Session sets a do-nothing lambda here; ours adds the token, and pickles.
@@ -158,7 +158,7 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
             self.token = dict(token)
         self.token_updater = token_updater
         if token_updater is not None:
-            auth.manager.on_new_token = _TokenDictUpdater(token_updater, auth.manager)
+            auth.on_new_token = _TokenDictUpdater(token_updater, auth)
 
     @property
     def token_url(self) -> str:
@@ -175,14 +175,14 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         token = auth.token if auth is not None else None
         if token is None or auth is None:
             return {}
-        return token.as_dict(auth.manager.clock())
+        return token.as_dict(auth.now())
 
     @token.setter
     def token(self, value: dict[str, Any] | None) -> None:
         auth: ResharmonicsAuth | None = self.__dict__.get("_resharmonics_auth")
         if auth is None:  # OAuth2Session.__init__ sets an empty token before ours exists
             return
-        auth.manager.set_token(Token.from_dict(value, auth.manager.clock()) if value else None)
+        auth.set_token(Token.from_dict(value, auth.now()) if value else None)
 
     @property
     def stats(self) -> TokenStats:
@@ -199,7 +199,7 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
     def authorized(self) -> bool:
         """Whether the session holds a token that has not expired."""
         token = self._resharmonics_auth.token
-        return token is not None and not token.is_expired(self._resharmonics_auth.manager.clock())
+        return token is not None and not token.is_expired(self._resharmonics_auth.now())
 
     def fetch_token(self, token_url: str | None = None, **kwargs: Any) -> dict[str, Any]:
         """Fetch a new token now and return it as a dict; takes no arguments.
@@ -317,13 +317,13 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
     def __repr__(self) -> str:
         auth = self._resharmonics_auth
         return plain_repr(
-            type(self).__name__, self._fields(), token_state(auth.token, auth.manager.clock())
+            type(self).__name__, self._fields(), token_state(auth.token, auth.now())
         )
 
     def _repr_html_(self) -> str:
         auth = self._resharmonics_auth
         return html_repr(
-            type(self).__name__, self._fields(), token_state(auth.token, auth.manager.clock())
+            type(self).__name__, self._fields(), token_state(auth.token, auth.now())
         )
 
     def __getstate__(self) -> dict[str, Any]:
@@ -341,12 +341,12 @@ class _TokenDictUpdater:
     the updater itself does, as a module-level function does).
     """
 
-    def __init__(self, updater: Callable[[dict[str, Any]], object], manager: TokenManager) -> None:
+    def __init__(self, updater: Callable[[dict[str, Any]], object], auth: ResharmonicsAuth) -> None:
         self.updater = updater
-        self.manager = manager
+        self.auth = auth
 
     def __call__(self, token: Token) -> object:
-        return self.updater(token.as_dict(self.manager.clock()))
+        return self.updater(token.as_dict(self.auth.now()))
 
 
 def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:

@@ -26,7 +26,7 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
-from requests_resharmonics._replay import body_requests as bounded
+from requests_resharmonics._replay import verdict
 from requests_resharmonics._tokens import manager as renewal
 from requests_resharmonics._tokens import pauses
 from requests_resharmonics.testing import FakeResharmonics
@@ -230,7 +230,7 @@ def test_the_time_bound_holds_for_a_401_sent_with_connection_close(
     connection it said it would close. urllib3 hands such a connection's socket to the
     response (``response.raw.connection.sock`` is None), so no socket read is bounded:
     without a read timeout the call waits for as long as the server likes."""
-    monkeypatch.setattr(bounded, "MAX_SECONDS", 0.5)
+    monkeypatch.setattr(verdict, "MAX_401_SECONDS", 0.5)
 
     def stall(connection: socket.socket, stopping: threading.Event) -> None:
         connection.sendall(
@@ -649,7 +649,7 @@ def test_a_trickled_expiry_message_is_read_and_replayed(
 def test_an_endless_401_is_cut_at_its_bound_and_buys_no_token(
     fake_resharmonics: FakeResharmonics, raw_server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bounded, "MAX_SECONDS", 0.5)
+    monkeypatch.setattr(verdict, "MAX_401_SECONDS", 0.5)
 
     def endless(connection: socket.socket, stopping: threading.Event) -> None:
         connection.sendall(

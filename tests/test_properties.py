@@ -12,7 +12,7 @@ from requests.structures import CaseInsensitiveDict
 
 from requests_resharmonics import PaginationError, Token, TokenRequestError
 from requests_resharmonics._export.export import read_page
-from requests_resharmonics._replay.verdict import is_expired_token_response
+from requests_resharmonics._replay.body_requests import is_expired_token_response
 from requests_resharmonics._tokens.endpoint import TokenEndpoint, _Reply
 from requests_resharmonics.cache.codec import PlainCodec, SealedCodec
 from requests_resharmonics.token import is_header_safe, jwt_expiry

@@ -34,7 +34,7 @@ from requests_resharmonics import (
     TokenRequestError,
 )
 from requests_resharmonics import _config as config
-from requests_resharmonics._replay import body_requests as bounded
+from requests_resharmonics._replay import verdict
 from requests_resharmonics.testing import EXPIRED_BODY, FakeResharmonics
 from requests_resharmonics.testing._http import Answer, Incoming
 
@@ -136,7 +136,7 @@ def test_an_endless_chunked_401_is_read_only_up_to_the_bound(
 def test_a_trickling_401_is_given_up_on_in_time(
     fake_resharmonics: FakeResharmonics, raw_server: StartRaw, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bounded, "MAX_SECONDS", 1.0)
+    monkeypatch.setattr(verdict, "MAX_401_SECONDS", 1.0)
     api = raw_server(trickling_401)
     auth = fake_resharmonics.auth()
     auth.valid_token()

@@ -2,7 +2,7 @@
 
 A 401's body decides whether a token is renewed, so it must be read; but a chunked or
 unframed body is otherwise read whole, or for ever, and a server may trickle it a byte at a
-time. This reader stops at a size and a time, whatever the framing and urllib3's version,
+time. This reader stops at a size and a time, whatever the framing,
 and tells a body it read whole from one it lost to a local failure.
 """
 
@@ -13,84 +13,82 @@ import os
 import socket
 import threading
 import time
-import zlib
-from collections.abc import Iterator
-from typing import NamedTuple
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import requests
 from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
 from urllib3.exceptions import HTTPError as Urllib3HTTPError
 from urllib3.exceptions import SSLError as Urllib3SSLError
+from urllib3.response import BaseHTTPResponse
 
-MAX_BYTES = 64 * 1024
-#: How long reading a 401's body may take: the expiry message is 46 bytes.
-MAX_SECONDS = 5.0
+from . import verdict
+from .verdict import Body
+
 #: What a failed local read of an answer raises, whatever urllib3's version.
 READ_ERRORS = (requests.RequestException, Urllib3HTTPError, OSError, ValueError)
 
 
-class Body(NamedTuple):
-    """What was read of a body, and how the reading ended."""
-
-    data: bytes
-    complete: bool  # the whole body, within the bound
-    error: BaseException | None  # the local failure that ended the read, if one did
-
-
 def read(response: requests.Response) -> Body:
-    """Read at most `MAX_BYTES` of ``response``'s body within `MAX_SECONDS`.
+    """Read at most `verdict.MAX_401_BYTES` of ``response``'s body within the time bound.
 
     What was read stays the response's ``content``; past the bound or the time, the rest is
     dropped with the connection.
 
-    Public seams only: ``read1`` where urllib3 has it (2.x) and one-byte ``read`` calls
-    where it does not (1.26), the response's ``connection`` to bound each socket read, and
-    its ``fileno()`` when the response owns its socket. The connection is asked for again
-    before every read: once urllib3 has read the whole body it hands the connection back
-    to its pool (which may give it to another thread, or close it when the pool is full),
-    and from then on the socket is not ours to touch; the rest is in urllib3's buffer.
+    Works on any file-like ``raw``: urllib3's response (``read1`` decoding as requests
+    would), and the stand-ins of vcrpy, responses and requests-mock (``read1`` or ``read``
+    of a few bytes). Private reaches: ``Response._content`` and ``_content_consumed``, set as
+    requests' own ``content`` property sets them, so that the caller can still read the 401.
+    The socket is reached through public seams only: the response's ``connection``, asked
+    for again before every read (once urllib3 has read the whole body it hands the
+    connection back to its pool, and from then on the socket is not ours to touch), and
+    ``fileno()`` when the response owns its socket.
     """
     if getattr(response, "_content_consumed", False) or response.raw is None:
         content = response.content or b""
-        return Body(content[: MAX_BYTES + 1], True, None)
+        return Body(content[: verdict.MAX_401_BYTES + 1], True, None)
     raw = response.raw
-    read_some = getattr(raw, "read1", None)  # one socket read (urllib3 2); else small reads
-    give_up_at = time.monotonic() + MAX_SECONDS
+    read_some = _reader(raw)
+    limit = verdict.MAX_401_BYTES
+    seconds = verdict.MAX_401_SECONDS
+    give_up_at = time.monotonic() + seconds
     chunks: list[bytes] = []
     size = 0
     complete = False
     error: BaseException | None = None
-    with _shut_down_at(raw, MAX_SECONDS):
-        while size <= MAX_BYTES:
+    with _shut_down_at(raw, seconds):
+        while size <= limit:
             remaining = give_up_at - time.monotonic()
             if remaining <= 0:
                 break
             _bound_next_read(raw, remaining)
-            wanted = MAX_BYTES + 1 - size
             try:
-                if read_some is not None:
-                    chunk = read_some(wanted, decode_content=True)
-                else:
-                    # urllib3 1.26 has no read1, and its read(n) waits for n bytes: one byte
-                    # a call returns as soon as a byte arrives. Undecoded, since a decoder
-                    # may yield nothing for a byte of gzip; decoded below, within the bound.
-                    chunk = raw.read(1, decode_content=False)
-            except READ_ERRORS as failure:
+                chunk = read_some(limit + 1 - size)
+            except (*READ_ERRORS, RuntimeError, TypeError) as failure:
                 error = failure
                 break
             if not chunk:
                 complete = True
                 break
-            chunks.append(chunk)
+            chunks.append(bytes(chunk))
             size += len(chunk)
     body = b"".join(chunks)
-    if read_some is None and (complete or error is not None):
-        body = _decode(body, response.headers.get("Content-Encoding", ""))
     response._content = body  # what requests' .content reads from now on
     response._content_consumed = True  # type: ignore[attr-defined]
     if not complete:
         response.close()
     return Body(body, complete, error)
+
+
+def _reader(raw: Any) -> Callable[[int], bytes]:
+    """Return a function that reads up to n bytes of ``raw`` as soon as some arrive."""
+    if isinstance(raw, BaseHTTPResponse):
+        # One socket read, decoded as requests' iter_content would decode it.
+        return lambda wanted: raw.read1(wanted, decode_content=True)
+    read_some = getattr(raw, "read1", None)
+    if not callable(read_some):
+        read_some = raw.read  # a stand-in's buffer: read(n) returns at once
+    return lambda wanted: read_some(wanted)
 
 
 def as_requests_error(error: BaseException) -> requests.RequestException:
@@ -154,29 +152,16 @@ def _shut_down(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
-def _decode(body: bytes, header: str) -> bytes:
-    """Decode a bounded body as urllib3 would.
+def is_expired_token_response(response: requests.Response) -> bool:
+    """Return whether ``response`` rejects the bearer token as expired or invalid.
 
-    Stacked encodings are undone last first; unknown ones are left as they are (urllib3
-    1.26 passes them through undecoded too).
+    True for a 401 whose JSON body is ``{"message": "The incoming token has expired"}``, or
+    whose ``WWW-Authenticate`` header carries ``error="invalid_token"``, and for a 401 to a
+    HEAD request (which has no body to say why). Any other 401 (``{"message":
+    "Unauthorized"}`` included), any 403, and anything unreadable is False.
     """
-    encodings = [part.strip().lower() for part in header.split(",") if part.strip()]
-    for encoding in reversed(encodings):
-        if encoding not in ("gzip", "x-gzip", "deflate"):
-            return body  # undecodable: the bytes as they came
-        decoded = _inflate(body, encoding)
-        if decoded is None:
-            return body
-        body = decoded
-    return body
-
-
-def _inflate(body: bytes, encoding: str) -> bytes | None:
-    wbits = 16 + zlib.MAX_WBITS if "gzip" in encoding else zlib.MAX_WBITS
-    try:
-        return zlib.decompressobj(wbits).decompress(body, MAX_BYTES + 1)
-    except zlib.error:
-        try:  # some servers send raw deflate without the zlib header
-            return zlib.decompressobj(-zlib.MAX_WBITS).decompress(body, MAX_BYTES + 1)
-        except zlib.error:
-            return None
+    method = response.request.method if response.request is not None else None
+    head = verdict.judge_head(response.status_code, response.headers.get, method or "GET")
+    if head is not None:
+        return head.verdict is verdict.Verdict.EXPIRED
+    return verdict.judge_body(read(response)).verdict is verdict.Verdict.EXPIRED

@@ -1,30 +1,23 @@
-"""The conversation after a 401: judge it, renew once, send again, and leave no token behind.
+"""The requests driver of the conversation after a 401, which leaves no token behind.
 
-The shape is requests' ``HTTPDigestAuth``: a response hook that, on a 401, rewinds the body,
-copies the request, sets the new header, sends it on the same connection and puts the first
-answer in ``history``. What it must not do: buy a token per call for a 401 renewing cannot
-help, loop, send a body twice that cannot be sent twice, or leave the live token where
-caches and pickles keep responses (``history``, the hook itself).
+The decisions are `flow`'s, shared with every front door. The shape is requests'
+``HTTPDigestAuth``: a response hook that, on a 401, rewinds the body, copies the request,
+sets the new header, sends it on the same connection and puts the first answer in
+``history``. What this driver must not do: leave the live token where caches and pickles
+keep responses (``history``, the hook itself).
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Callable, Union
 
 import requests
 from requests.cookies import extract_cookies_to_jar
 
-from .._tokens.manager import TokenManager, event
+from .._tokens.manager import TokenManager
 from ..token import Token
+from . import body_requests, flow
 from .body_requests import as_requests_error
-from .verdict import Verdict, judge
-
-log = logging.getLogger("requests_resharmonics")
-
-#: The most times one call is sent again: once after a rejection, and again only while each
-#: rejected replacement had been accepted before (revoked while the replay was on its way).
-MAX_REPLAYS = 3
 
 #: Marks a body held in memory (``None``, bytes or str): it can be sent again as it is.
 IN_MEMORY = -1
@@ -70,64 +63,47 @@ def answer(
     response: requests.Response,
     send_kwargs: dict[str, Any],
 ) -> requests.Response:
-    """Return the answer to give the caller for ``response`` to a call carrying ``sent``."""
+    """Return the answer to give the caller for ``response`` to a call carrying ``sent``.
+
+    Drives the one conversation (`flow.after_answer`) with requests: reads a 401's body
+    within its bounds, rewinds the body and resends on the same connection.
+    """
     request = response.request
-    if request.headers.get("Authorization") != "Bearer " + sent.access_token:
-        # The header was dropped or replaced on the way (a redirect to another host, a
-        # user's own header): this answer says nothing of our token.
-        return response
-    if response.status_code != 401:
-        _accepted(manager, sent, response)
-        return response
-    verdict, error = judge(response)
-    if not rewind(request.body, body_position):
-        if verdict is Verdict.EXPIRED:
-            log.debug(
-                "token %s rejected; the body cannot be sent again",
-                sent.fingerprint,
-                extra=event("unreplayable", sent),
-            )
-            manager.discard(sent)
-        return _as_given(response, error)
-    if verdict is Verdict.EXPIRED:
-        replacement = manager.renew_after_rejection(sent)
-    elif verdict is Verdict.UNREADABLE:
-        # The body was lost to a local failure: no evidence either way. A token another
-        # call has already renewed (a burst of expiries: that call could read its 401)
-        # costs nothing to replay with; a token bought on no evidence could cost one per
-        # call for a 401 renewing cannot help, so without one the read's error is raised.
-        replacement = manager.replacement_for(sent)
-    else:
-        # The gateway calls the token invalid. One from a cache may have been revoked
-        # since; one this object fetched itself is not renewed for it.
-        replacement = manager.replace_refused_shared(sent)
-    if replacement is None:  # nothing to gain, or renewals are paused
-        return _as_given(response, error)
-    reply = _replay(request, response, replacement, send_kwargs)
-    replays = 1
-    while reply.status_code == 401:
-        # The replacement was refused too (any 401: a gateway may alternate its answers).
-        # Again only where the manager has proof that this is a revocation, not an API that
-        # refuses every token (then renewals pause and this is the answer), and at most
-        # MAX_REPLAYS times, so that no call can loop.
-        _, error = judge(reply)  # reads the body within its bound
-        again = manager.replacement_rejected(replacement, may_replace=replays < MAX_REPLAYS)
-        if again is None or not rewind(request.body, body_position):
-            return _as_given(reply, error)
-        reply = _replay(request, reply, again, send_kwargs)
-        replacement, replays = again, replays + 1
-    _accepted(manager, replacement, reply)
-    return reply
-
-
-def _accepted(manager: TokenManager, token: Token, response: requests.Response) -> None:
-    """Note a call the API answered with ``token``; a redirect keeps no token in history."""
-    if 200 <= response.status_code < 400:
-        manager.accepted(token)
-    if response.is_redirect:
+    # The header was dropped or replaced on the way (a redirect to another host, a user's
+    # own header): then this answer says nothing of our token.
+    carried = request.headers.get("Authorization") == "Bearer " + sent.access_token
+    conversation = flow.after_answer(manager, sent, _answer_of(response, carried))
+    current = response
+    result: Any = None
+    while True:
+        try:
+            step = conversation.send(result)
+        except StopIteration as stop:
+            outcome: flow.Outcome = stop.value
+            break
+        if isinstance(step, flow.ReadBody):
+            result = body_requests.read(current)
+        elif isinstance(step, flow.Rewind):
+            result = rewind(request.body, body_position)
+        elif isinstance(step, flow.Ask):
+            result = step.call()
+        else:
+            current = _replay(request, current, step.token, send_kwargs)
+            result = _answer_of(current, True)
+    if current.is_redirect and carried:
         # requests follows it with copies of the request it was given, not of this one, and
         # puts this answer in ``history``, where caches such as requests-cache keep it.
-        response.request = _without_token(response.request)
+        current.request = _without_token(current.request)
+    return _as_given(current, outcome.error)
+
+
+def _answer_of(response: requests.Response, carried: bool) -> flow.Answer:
+    return flow.Answer(
+        response.status_code,
+        response.headers.get,
+        (response.request.method or "GET") if response.request is not None else "GET",
+        carried,
+    )
 
 
 def _as_given(response: requests.Response, error: BaseException | None) -> requests.Response:

@@ -16,7 +16,7 @@ from urllib3.exceptions import NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 
 from .. import _config, _describe
-from .._replay.verdict import json_document
+from .._json import json_document
 from .._retries import DEFAULT_TOKEN_RETRIES
 from ..cache.base import cache_key
 from ..cache.codec import PlainCodec, SealedCodec
