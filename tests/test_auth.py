@@ -403,7 +403,7 @@ def test_bad_arguments_are_named(kwargs: dict[str, object], words: str) -> None:
 def test_prompt_asks_for_missing_credentials_only_when_interactive(
     resharmonics_env: FakeResharmonics, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from requests_resharmonics import auth as auth_module
+    from requests_resharmonics import _credentials as auth_module
 
     secret = resharmonics_env.client_secret
     monkeypatch.delenv("RESHARMONICS_CLIENT_SECRET")

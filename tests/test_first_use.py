@@ -22,7 +22,7 @@ from requests_resharmonics import (
     ResharmonicsAuth,
     ResharmonicsSession,
 )
-from requests_resharmonics import auth as auth_module
+from requests_resharmonics import _credentials as auth_module
 from requests_resharmonics.testing import FakeResharmonics
 
 from .test_cli import run
