@@ -29,6 +29,10 @@ from .token import Token
 
 _T = TypeVar("_T")
 
+#: Where a request's extensions (which httpx copies into the request for a redirect) carry
+#: the origin the call was first made to.
+_FIRST_ORIGIN = "requests_resharmonics.first_origin"
+
 
 class HTTPXFlows(Credentials):
     """Token handling for an httpx-API library: the two drivers and the async helpers."""
@@ -45,7 +49,7 @@ class HTTPXFlows(Credentials):
 
     def sync_auth_flow(self, request: Any) -> Generator[Any, Any, None]:
         """Add the bearer token; renew and replay on the expiry 401, as every front door."""
-        if not self.may_send_token_to(str(request.url)):
+        if not self._may_send(request):
             yield request
             return
         sent = self._manager.valid_token()
@@ -77,7 +81,7 @@ class HTTPXFlows(Credentials):
 
     async def async_auth_flow(self, request: Any) -> AsyncGenerator[Any, Any]:
         """Hold the same conversation without blocking the loop: manager calls run in a thread."""
-        if not self.may_send_token_to(str(request.url)):
+        if not self._may_send(request):
             yield request
             return
         sent = await self.avalid_token()
@@ -111,6 +115,21 @@ class HTTPXFlows(Credentials):
             raise outcome.error
 
     # -- what only the library can do ---------------------------------------------------
+
+    def _may_send(self, request: Any) -> bool:
+        """Return whether this request may carry the token, to the call's first origin only.
+
+        `may_send_token_to` decides for that origin. httpx follows its own redirects inside
+        one auth flow, dropping the header on the way to another origin; a redirect followed
+        by hand (``client.send(response.next_request)``) runs the flow again, with the first
+        request's extensions: that one goes without the token to another scheme, host or
+        port, as requests does it.
+        """
+        url = request.url
+        origin = f"{url.scheme}://{(url.host or '').lower()}:{url.port}"
+        if request.extensions.setdefault(_FIRST_ORIGIN, origin) != origin:
+            return False
+        return self.may_send_token_to(str(url))
 
     def _answer_of(self, response: Any, token: Token) -> flow.Answer:
         # httpx follows redirects inside one auth flow, and drops the header on the way to
