@@ -70,7 +70,7 @@ def test_a_secret_field_of_a_token_request_never_reaches_a_cassette(
 
 
 #: Token answers, each holding a credential that must not be recorded.
-ANSWERS = {
+ANSWERS: dict[str, dict[str, Any]] = {
     "access_token": {"access_token": SECRET, "token_type": "Bearer", "expires_in": 300},
     "refresh_token": {"access_token": "a.b.c", "refresh_token": SECRET, "token_type": "Bearer"},
     "id_token": {"access_token": "a.b.c", "id_token": SECRET, "token_type": "Bearer"},

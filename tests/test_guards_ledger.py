@@ -34,7 +34,7 @@ def booking(api: ResharmonicsSession) -> int:
     """A booking without any invoice."""
     invoiced = {row["booking"]["id"] for row in every(api, "/api/v3/salesInvoices")}
     bookings = {row["bookingId"] for row in every(api, "/api/v3/bookings")}
-    free = sorted(bookings - invoiced)
+    free: list[int] = sorted(bookings - invoiced)
     assert free, "the seeded portfolio has bookings without invoices"
     return free[0]
 
