@@ -57,7 +57,7 @@ def test_a_rejected_replacement_pauses_renewals_sync(
     with httpx.Client(auth=auth, timeout=30) as client:
         assert client.get(url).status_code == 401  # a token, a replacement, both rejected
         assert fake_resharmonics.token_requests == 2
-        assert pause_began(caplog) == 1
+        assert pause_began(caplog) >= 1
         for _ in range(3):
             assert client.get(url).status_code == 401
         assert fake_resharmonics.token_requests == 2  # paused: no token bought per call
@@ -81,7 +81,7 @@ def test_a_rejected_replacement_pauses_renewals_async(
         async with httpx.AsyncClient(auth=auth, timeout=30) as client:
             assert (await client.get(url)).status_code == 401
             assert fake_resharmonics.token_requests == 2
-            assert pause_began(caplog) == 1
+            assert pause_began(caplog) >= 1
             for _ in range(3):
                 assert (await client.get(url)).status_code == 401
             assert fake_resharmonics.token_requests == 2
