@@ -13,7 +13,9 @@ from typing import Any, Callable
 import pytest
 
 from requests_resharmonics import InconsistentPagesError, PaginationWarning, RepeatedRowsError
-from requests_resharmonics import idset as id_set  # the one private seam: the switch point
+from requests_resharmonics._export import (
+    seen_ids as id_set,  # the one private seam: the switch point
+)
 from requests_resharmonics.testing import FakeResharmonics
 
 from .misbehaving import Asked, PagedServer, Reply, envelope, good_page, numbered, paged_server

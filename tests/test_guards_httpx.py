@@ -18,7 +18,7 @@ import logging
 import httpx
 import pytest
 
-from requests_resharmonics import pauses  # the one private seam: the pause's length
+from requests_resharmonics._tokens import pauses  # the one private seam: the pause's length
 from requests_resharmonics.httpx import ResharmonicsHTTPXAuth
 from requests_resharmonics.testing import EXPIRED_BODY, Answer, FakeResharmonics
 
