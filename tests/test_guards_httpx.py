@@ -131,12 +131,6 @@ def test_a_redirect_followed_by_hand_to_another_host_goes_without_the_token_asyn
     assert "authorization" not in elsewhere.seen[0].headers
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: the first-host check compares host names only, so a redirect "
-    "followed by hand to another port of the same host gets the token (requests, and httpx "
-    "when it follows redirects itself, both treat another port as another origin)",
-)
 def test_a_redirect_followed_by_hand_to_another_port_goes_without_the_token(
     fake_resharmonics: FakeResharmonics, other_host: StartHost
 ) -> None:
