@@ -151,7 +151,15 @@ def check_url(url: str, what: str) -> str:
         parts = urlsplit(url.strip())
         host = parts.hostname
     except ValueError as error:
-        raise ConfigurationError(f"the {what} {url!r} is not a valid URL: {error}") from None
+        raise ConfigurationError(f"the {what} is not a valid URL: {error}") from None
+    if "@" in parts.netloc:
+        # requests would send the URL's user info as Basic credentials in place of ours, and
+        # show the password in every repr and error: refused, and never echoed.
+        where = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
+        raise ConfigurationError(
+            f"the {what} {where!r} must not carry a user name or password (user:password@); "
+            "pass the client id and secret as the client id and secret arguments instead"
+        )
     if parts.scheme not in ("http", "https") or not host:
         raise ConfigurationError(
             f"the {what} {url!r} is not an absolute http(s) URL, such as {PRODUCTION_TOKEN_URL!r}"
