@@ -123,7 +123,7 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
             raise ConfigurationError("token_updater must be callable with the token dict")
         environment = _config.environment(environment)
         client_id, client_secret = credentials_from_env(client_id, client_secret, prompt=prompt)
-        token_url = _config.token_url(token_url, environment)
+        token_url = _config.check_url(_config.token_url(token_url, environment), "token URL")
         base = _config.setting(base_url, _config.BASE_URL_VAR) or _config.BASE_URLS[environment]
         self.base_url = _config.check_url(base, "base URL").rstrip("/")
         _config.warn_if_environments_differ(token_url, self.base_url)

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import socket
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -157,7 +158,10 @@ def test_a_url_with_user_info_is_refused_without_echoing_the_password(what: str)
     from requests_resharmonics import ConfigurationError, ResharmonicsSession
 
     url = "https://user:hunter2-password@auth.example.com/oauth2/token"
-    with pytest.raises(ConfigurationError) as raised:
-        ResharmonicsSession("id", "secret", **{what: url})  # type: ignore[arg-type]
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        with pytest.raises(ConfigurationError) as raised:
+            ResharmonicsSession("id", "secret", **{what: url})  # type: ignore[arg-type]
     assert "hunter2-password" not in str(raised.value)
+    assert not any("hunter2-password" in str(warning.message) for warning in warned)
     assert "user:password@" in str(raised.value)
