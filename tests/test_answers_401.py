@@ -26,10 +26,15 @@ from requests_resharmonics.testing._http import Answer
 from .conftest import OtherHost, StartHost
 
 httpx = pytest.importorskip("httpx")
-httpx2 = pytest.importorskip("httpx2")
 
 from requests_resharmonics.httpx import ResharmonicsHTTPXAuth  # noqa: E402
-from requests_resharmonics.httpx2 import ResharmonicsHTTPX2Auth  # noqa: E402
+
+try:  # httpx2 needs Python 3.11 or newer
+    import httpx2
+
+    from requests_resharmonics.httpx2 import ResharmonicsHTTPX2Auth
+except ImportError:  # pragma: no cover - Python 3.10
+    httpx2 = None
 
 #: What a call ended in: its status, or ``"error"`` for the library's own transport error.
 Ending = int | str
@@ -126,9 +131,12 @@ DRIVERS = [
     RequestsDriver(),
     SyncDriver(httpx, ResharmonicsHTTPXAuth, "httpx"),
     AsyncDriver(httpx, ResharmonicsHTTPXAuth, "httpx-async"),
-    SyncDriver(httpx2, ResharmonicsHTTPX2Auth, "httpx2"),
-    AsyncDriver(httpx2, ResharmonicsHTTPX2Auth, "httpx2-async"),
 ]
+if httpx2 is not None:
+    DRIVERS += [
+        SyncDriver(httpx2, ResharmonicsHTTPX2Auth, "httpx2"),
+        AsyncDriver(httpx2, ResharmonicsHTTPX2Auth, "httpx2-async"),
+    ]
 
 
 # -- a hostile API for the answers the fake does not give ---------------------------------
