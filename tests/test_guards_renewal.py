@@ -20,7 +20,7 @@ from requests_resharmonics import ResharmonicsAuth, set_renewal_workers
 from requests_resharmonics.testing import FakeResharmonics
 
 # The one private module of this file: the pool's current size, to restore it afterwards.
-from requests_resharmonics import background as renewal_pool  # isort: skip
+from requests_resharmonics._tokens import background as renewal_pool  # isort: skip
 
 from .conftest import FakeClock
 
@@ -60,7 +60,7 @@ def renewal_moments(fleet: list[Any]) -> list[float]:
     return [auth.manager.renew_at(auth.token) for auth in fleet]
 
 
-# -- spreading renewals (schedule.py) -----------------------------------------------------------
+# -- spreading renewals (the renewal calendar) ---------------------------------------------------
 
 
 def test_a_renewed_token_of_a_spread_herd_is_not_brought_forward_again(
@@ -69,7 +69,7 @@ def test_a_renewed_token_of_a_spread_herd_is_not_brought_forward_again(
     """Tenants started together are spread once; each renewed token then comes due one
     lifetime after its renewal, exactly ``leeway`` before expiry, so the spread holds.
 
-    Mutant caught: schedule.py ``_Calendar.book``, a renewed token reuses the old shift
+    Mutant caught: the calendar's ``_Calendar.book``, a renewed token reuses the old shift
     (``if previous is not None and previous[0] == token_id:`` -> ``if previous is not
     None:``): every lifetime would then renew earlier again by the same amount.
     """
@@ -103,7 +103,7 @@ def test_the_share_of_a_second_stays_put_over_several_lifetimes(
     second) fetches together, then renews together after each expiry, three lifetimes in a
     row: every time, no second holds more than one renewal.
 
-    Mutant caught: schedule.py ``_Calendar._forget_before`` keeps counting the renewals of
+    Mutant caught: the calendar's ``_Calendar._forget_before`` keeps counting the renewals of
     seconds gone by (``self.total -= self.due.pop(when)`` -> ``self.due.pop(when)``): the
     share then grows with every lifetime (two a second by the second renewal).
     """
@@ -120,7 +120,7 @@ def test_the_share_of_a_second_stays_put_over_several_lifetimes(
     assert fake_resharmonics.token_requests == 30 * 4
 
 
-# -- the pool of renewal workers (background.py) ------------------------------------------------
+# -- the pool of renewal workers ---------------------------------------------------------------
 
 
 @pytest.fixture
@@ -167,7 +167,7 @@ def test_a_retry_waiting_out_its_back_off_keeps_a_worker(
     work in sight, the last worker stays for it, and the token is renewed without any
     further call.
 
-    Mutant caught: background.py ``_Pool._take`` lets the last idle worker end while
+    Mutant caught: the pool's ``_Pool._take`` lets the last idle worker end while
     retries wait (``(not self.later or self.workers > 1)`` dropped from the idle test): the
     retry would then wait for the next renewal anyone submits, perhaps for ever.
     """
@@ -189,7 +189,7 @@ def test_workers_beyond_a_smaller_pool_end_after_their_renewal(clock: FakeClock)
     As the four finish, three end and one goes on: one renewal thread, one token request at
     a time.
 
-    Mutant caught: background.py ``_Pool._take`` never ends a worker for a smaller pool
+    Mutant caught: the pool's ``_Pool._take`` never ends a worker for a smaller pool
     (``or self.workers > self.max_workers`` dropped): all four would take the queued work.
     """
     with FakeResharmonics() as first, FakeResharmonics() as later:

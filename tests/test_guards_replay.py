@@ -18,7 +18,7 @@ from requests_resharmonics.testing import FakeResharmonics
 from requests_resharmonics.testing._http import Answer, Incoming
 
 # The one private module of this file: the pause's clock is made to stand still in tests.
-from requests_resharmonics import pauses  # isort: skip
+from requests_resharmonics._tokens import pauses  # isort: skip
 
 from .conftest import StartHost
 
@@ -55,11 +55,11 @@ def test_a_replacement_revoked_after_it_was_accepted_is_replaced_and_the_body_se
     plain ``Unauthorized``), and, the replacement having been accepted before, replaces it
     once more: the third send is answered, and every send carries the whole file body.
 
-    Mutants caught: rejections.py ``replacement_rejected`` takes no proof of a revocation
+    Mutants caught: the manager's ``replacement_rejected`` takes no proof of a revocation
     (``revoked = replacement.access_token in self._accepted`` -> ``revoked = False``): the
-    call would get the 401 and renewals would pause; replay.py ``answer`` does not rewind
-    the body before a second replay (``if again is None or not rewind(request.body,
-    body_position):`` -> ``if again is None:``): the third send would carry nothing.
+    call would get the 401 and renewals would pause; the conversation (``after_answer``)
+    does not rewind the body before a second replay (``if again is None or not (yield
+    Rewind()):`` -> ``if again is None:``): the third send would carry nothing.
     """
     auth = fake_resharmonics.auth()
     first = auth.valid_token()
@@ -106,8 +106,8 @@ def test_an_answer_that_is_not_a_success_does_not_end_a_pause(
     replacement meanwhile says nothing about the token: the pause holds, and the next
     expiry 401 buys no token.
 
-    Mutant caught: replay.py ``_accepted`` notes any answer but a 401 as the token accepted
-    (``if 200 <= response.status_code < 400:`` -> ``if True:``): the 403 or 5xx would end
+    Mutant caught: the conversation's ``note_answer`` notes any answer as the token accepted
+    (``if 200 <= status < 400:`` -> ``if True:``): the 403 or 5xx would end
     the pause and count as proof that the replacement worked.
     """
     PauseClock(monkeypatch)
@@ -140,7 +140,7 @@ def test_the_pause_after_rejected_replacements_stops_growing_at_five_minutes(
     """Every replacement is rejected, for ten pauses in a row (1, 2, 4 ... 256 s, then
     512 s capped at 300 s): the last one ends after five minutes, and the next call renews.
 
-    Mutant caught: pauses.py ``begin`` without its cap (``seconds = min(seconds,
+    Mutant caught: the pauses' ``begin`` without its cap (``seconds = min(seconds,
     MAX_REJECTION_PAUSE)`` dropped): the tenth pause would last 512 s.
     """
     clock = PauseClock(monkeypatch)

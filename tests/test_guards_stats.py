@@ -51,7 +51,7 @@ def test_request_time_adds_up_token_requests_only(
     the renewals' own durations (from the moment a token was due, queueing included) are
     no request time.
 
-    Mutant caught: stats.py ``StatsRecorder.record`` adds every event's duration
+    Mutant caught: ``StatsRecorder.record`` adds every event's duration
     (``if event.kind == "token-request" and event.duration is not None:`` -> ``if
     event.duration is not None:``): renewals would count their token requests twice.
     """
@@ -86,7 +86,7 @@ def test_a_failed_renewal_is_not_counted_as_a_renewal(
     fails, and the next call's succeeds: one renewal of each kind, and every failed token
     request counted as refused.
 
-    Mutant caught: stats.py ``_counter`` counts a renewal whatever its outcome (``if
+    Mutant caught: the stats' ``_counter`` counts a renewal whatever its outcome (``if
     event.kind == "renewal" and event.outcome == "ok":`` -> ``if event.kind ==
     "renewal":``).
     """
