@@ -14,19 +14,47 @@ is refused (403) unless its ``Host`` is the fake's own address and port, and unl
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable, Protocol
 
 from ._http import Answer, Incoming
-
-if TYPE_CHECKING:
-    from ._fake import FakeResharmonics
+from ._tokens import TokenService
 
 PREFIX = "/_fake/"
 
-Control = Callable[["FakeResharmonics", dict[str, Any]], Any]
+
+class Controlled(Protocol):
+    """What the controls touch of `FakeResharmonics` (which owns them and routes to them).
+
+    Named here so that this module needs no import of the fake: the fake imports the
+    controls, and the two would otherwise import each other.
+    """
+
+    tokens: TokenService
+    api_delay: float
+    token_delay: float
+    hang_seconds: float
+
+    @property
+    def port(self) -> int: ...
+    @property
+    def token_requests(self) -> int: ...
+    @property
+    def api_requests(self) -> int: ...
+    @property
+    def tokens_issued_since_reset(self) -> int: ...
+    def fail_token_requests(self, *faults: str) -> None: ...
+    def fail_api_requests(self, *faults: str) -> None: ...
+    def throttle(self, count: int = 1, retry_after: float = 1.0) -> None: ...
+    def add_route(
+        self, method: str, path: str, answer: Any = None, *, status: int = 200
+    ) -> None: ...
+    def reset(self) -> None: ...
 
 
-def _expire(fake: FakeResharmonics, body: dict[str, Any]) -> Any:
+Control = Callable[[Controlled, dict[str, Any]], Any]
+
+
+def _expire(fake: Controlled, body: dict[str, Any]) -> Any:
     # accessToken is the documented spelling; access_token (OAuth's) is accepted too.
     token = body.get("accessToken", body.get("access_token"))
     if token is not None and not isinstance(token, str):
@@ -34,12 +62,12 @@ def _expire(fake: FakeResharmonics, body: dict[str, Any]) -> Any:
     return {"expired": fake.tokens.expire(token)}
 
 
-def _token_faults(fake: FakeResharmonics, body: dict[str, Any]) -> Any:
+def _token_faults(fake: Controlled, body: dict[str, Any]) -> Any:
     fake.fail_token_requests(*_faults(body))
     return {"queued": len(body["faults"])}
 
 
-def _api_faults(fake: FakeResharmonics, body: dict[str, Any]) -> Any:
+def _api_faults(fake: Controlled, body: dict[str, Any]) -> Any:
     fake.fail_api_requests(*_faults(body))
     return {"queued": len(body["faults"])}
 
@@ -51,7 +79,7 @@ def _faults(body: dict[str, Any]) -> list[str]:
     return faults
 
 
-def _throttle(fake: FakeResharmonics, body: dict[str, Any]) -> Any:
+def _throttle(fake: Controlled, body: dict[str, Any]) -> Any:
     count = body.get("count", 1)
     if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 1_000_000:
         raise ValueError("count must be a whole number from 0 to 1000000")
@@ -60,7 +88,7 @@ def _throttle(fake: FakeResharmonics, body: dict[str, Any]) -> Any:
     return {"throttled": count}
 
 
-def _latency(fake: FakeResharmonics, body: dict[str, Any]) -> Any:
+def _latency(fake: Controlled, body: dict[str, Any]) -> Any:
     if "api" in body:
         fake.api_delay = _seconds(body["api"], "api")
     if "token" in body:
@@ -91,7 +119,7 @@ SETTINGS = {
 }
 
 
-def _settings(fake: FakeResharmonics, body: dict[str, Any]) -> Any:
+def _settings(fake: Controlled, body: dict[str, Any]) -> Any:
     unknown = sorted(set(body) - set(SETTINGS))
     if unknown:
         raise ValueError(f"unknown settings {unknown}; known: {', '.join(SETTINGS)}")
@@ -112,16 +140,16 @@ def _settings(fake: FakeResharmonics, body: dict[str, Any]) -> Any:
     return {key: getattr(fake, name) for key, name in SETTINGS.items()}
 
 
-def _read_settings(fake: FakeResharmonics, body: dict[str, Any]) -> Any:
+def _read_settings(fake: Controlled, body: dict[str, Any]) -> Any:
     return {key: getattr(fake, name) for key, name in SETTINGS.items()}
 
 
-def _reset(fake: FakeResharmonics, body: dict[str, Any]) -> Any:
+def _reset(fake: Controlled, body: dict[str, Any]) -> Any:
     fake.reset()
     return {"reset": True}
 
 
-def _route(fake: FakeResharmonics, body: dict[str, Any]) -> Any:
+def _route(fake: Controlled, body: dict[str, Any]) -> Any:
     method, path = body.get("method", "GET"), body.get("path")
     if not isinstance(method, str) or not isinstance(path, str) or not path.startswith("/"):
         raise ValueError(
@@ -134,7 +162,7 @@ def _route(fake: FakeResharmonics, body: dict[str, Any]) -> Any:
     return {"added": f"{method.upper()} {path}"}
 
 
-def _stats(fake: FakeResharmonics, body: dict[str, Any]) -> Any:
+def _stats(fake: Controlled, body: dict[str, Any]) -> Any:
     # Every figure counts from the last reset, so that they agree with one another.
     return {
         "tokenRequests": fake.token_requests,
@@ -169,7 +197,7 @@ CONTROLS: dict[tuple[str, str], tuple[Control, str]] = {
 }
 
 
-def refusal(fake: FakeResharmonics, incoming: Incoming) -> str | None:
+def refusal(fake: Controlled, incoming: Incoming) -> str | None:
     """Say why a control request may come from a web page rather than the developer, or None."""
     own = {f"127.0.0.1:{fake.port}", f"localhost:{fake.port}"}
     host = incoming.headers.get("host", "").strip().lower()
@@ -184,7 +212,7 @@ def refusal(fake: FakeResharmonics, incoming: Incoming) -> str | None:
     return None
 
 
-def answer(fake: FakeResharmonics, incoming: Incoming) -> Answer:
+def answer(fake: Controlled, incoming: Incoming) -> Answer:
     """Carry out one control request, unless it may come from a web page (403)."""
     from ._faults import API_FAULTS
     from ._tokens import TOKEN_FAULTS
