@@ -10,7 +10,6 @@ import contextlib
 import threading
 from collections.abc import Iterator, Mapping
 from concurrent.futures import CancelledError, Future
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Callable
 
@@ -20,7 +19,7 @@ from .._retries import MAX_API_RETRY_AFTER, retry_after
 from ..errors import ConfigurationError, ExportCancelled, PaginationError
 from .cancel import ExportConnections, ExportStopped
 from .checks import PageChecks
-from .page import Page, _whole, read_page
+from .page import Page, PageProgress, _whole, read_page
 from .page_errors import page_failure
 from .prefetch import DaemonPool
 from .progress import notebook_bar
@@ -34,16 +33,6 @@ PageGetter = Callable[[Mapping[str, Any], Mapping[str, str]], requests.Response]
 
 #: Headers of a page asked for a second time: a stale copy is the usual cause of a bad page.
 FRESH = {"Cache-Control": "no-cache", "Pragma": "no-cache"}
-
-
-@dataclass(frozen=True)
-class PageProgress:
-    """What `paginate`'s ``on_page`` callback hears of each page as it is delivered."""
-
-    number: int
-    items: int
-    total_pages: int | None
-    total_elements: int | None
 
 
 def paginate_session(

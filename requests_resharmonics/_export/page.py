@@ -1,4 +1,7 @@
-"""One page of a Spring-style paginated list, read from either envelope the API uses."""
+"""One page of a Spring-style paginated list, read from either envelope the API uses.
+
+And `PageProgress`, what an export tells of each page it delivers.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +32,16 @@ class Page:
     def has_metadata(self) -> bool:
         """Whether the page says where it stands (number, total pages or last)."""
         return (self.number, self.total_pages, self.last) != (None, None, None)
+
+
+@dataclass(frozen=True)
+class PageProgress:
+    """What `paginate`'s ``on_page`` callback hears of each page as it is delivered."""
+
+    number: int
+    items: int
+    total_pages: int | None
+    total_elements: int | None
 
 
 def read_page(payload: object, where: str) -> Page:

@@ -10,12 +10,10 @@ import contextlib
 import os
 import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Callable, TextIO
+from typing import Any, Callable, TextIO
 
 from ..errors import ConfigurationError
-
-if TYPE_CHECKING:
-    from .export import PageProgress
+from .page import PageProgress
 
 
 @contextlib.contextmanager
