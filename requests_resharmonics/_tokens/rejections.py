@@ -11,7 +11,7 @@ from __future__ import annotations
 import collections
 import logging
 import threading
-from typing import TYPE_CHECKING, Callable
+from typing import Callable, Protocol
 
 from ..cache.codec import token_id
 from ..cache.guard import GuardedCache
@@ -20,17 +20,28 @@ from . import pauses
 from .events import Trigger
 from .reporting import event
 
-if TYPE_CHECKING:
-    from .manager import _Current
-
 log = logging.getLogger("requests_resharmonics")
 
 
-class Rejections:
-    """`TokenManager`'s answers to a refused token (a mixin: the state is the manager's)."""
+class Held(Protocol):
+    """The manager's current token and when it is due (the manager's ``_Current``)."""
+
+    @property
+    def token(self) -> Token: ...
+    @property
+    def renew_at(self) -> float: ...
+    @property
+    def shared(self) -> bool: ...
+
+
+class Manager(Protocol):
+    """What these answers use of the `TokenManager` they are part of: its state, its steps.
+
+    The methods below take ``self`` as a `Manager`, so that this module needs no import of
+    the manager (which inherits them) and mypy checks that the manager has all of it.
+    """
 
     _lock: threading.Lock
-    _current: _Current | None
     #: The last few tokens the API accepted: proof that a later rejection of one of them
     #: is a revocation, not an API that rejects every token.
     _accepted: collections.deque[str]
@@ -40,17 +51,22 @@ class Rejections:
     lock_wait: float
     clock: Callable[[], float]
 
-    if TYPE_CHECKING:
+    @property
+    def _current(self) -> Held | None: ...
+    def _obtain(self, rejected: Token | None, trigger: Trigger) -> Token: ...
+    def _fetch_locked(self, trigger: Trigger) -> Token: ...
+    def _usable(self, token: Token | None, rejected: Token | None) -> Token | None: ...
+    def _store(self, token: Token | None, notify: bool = True, shared: bool = False) -> None: ...
+    def _replay_event(self, outcome: str, token: Token | None) -> None: ...
 
-        def _obtain(self, rejected: Token | None, trigger: Trigger) -> Token: ...
-        def _fetch_locked(self, trigger: Trigger) -> Token: ...
-        def _usable(self, token: Token | None, rejected: Token | None) -> Token | None: ...
-        def _store(
-            self, token: Token | None, notify: bool = True, shared: bool = False
-        ) -> None: ...
-        def _replay_event(self, outcome: str, token: Token | None) -> None: ...
 
-    def renew_after_rejection(self, rejected: Token) -> Token | None:
+class Rejections:
+    """`TokenManager`'s answers to a refused token (a mixin: the state is the manager's)."""
+
+    # The one attribute written here (mypy types it from that assignment otherwise).
+    _dropped_shared: str | None
+
+    def renew_after_rejection(self: Manager, rejected: Token) -> Token | None:
         """Return a replacement for a token the API rejected as expired, or None.
 
         When another thread has already replaced it, its replacement is returned and no
@@ -83,7 +99,7 @@ class Rejections:
             self._replay_event("ok", replacement)
             return replacement
 
-    def replacement_for(self, sent: Token) -> Token | None:
+    def replacement_for(self: Manager, sent: Token) -> Token | None:
         """Return the token that has replaced ``sent``, or None; never requests one.
 
         Waits for a renewal under way, so that calls which could not tell why the API
@@ -100,11 +116,13 @@ class Rejections:
             return None
 
     @property
-    def backing_off(self) -> bool:
+    def backing_off(self: Manager) -> bool:
         """Whether replacements have been rejected lately (cheap: asked on every answer)."""
         return pauses.backing_off(self.key)
 
-    def replacement_rejected(self, replacement: Token, *, may_replace: bool = True) -> Token | None:
+    def replacement_rejected(
+        self: Manager, replacement: Token, *, may_replace: bool = True
+    ) -> Token | None:
         """Note that a replacement was rejected as expired too; return one more, or None.
 
         Two causes look alike. A revocation: the replacement worked (the API accepted it in
@@ -144,7 +162,7 @@ class Rejections:
             )
         return None
 
-    def accepted(self, token: Token) -> None:
+    def accepted(self: Manager, token: Token) -> None:
         """Note that the API answered a call made with ``token``: it works; end any pause.
 
         Asked on every answer, so cheap: a look at a few recent tokens, the lock only to
@@ -155,7 +173,7 @@ class Rejections:
         if pauses.end(self.key):
             log.warning("the API accepts tokens again; renewals after a rejection resume")
 
-    def replace_refused_shared(self, refused: Token) -> Token | None:
+    def replace_refused_shared(self: Manager, refused: Token) -> Token | None:
         """Return a fresh token in place of a shared one the API refused; None if not shared.
 
         A token from the cache (fetched by another process, or by an earlier run of a
@@ -185,10 +203,10 @@ class Rejections:
             with self.cache.lock(self.key, self.lock_wait):
                 return self._fetch_locked("replay")
 
-    def discard(self, rejected: Token) -> None:
+    def discard(self: Manager, rejected: Token) -> None:
         """Forget ``rejected`` if it is still current, so that the next call fetches anew."""
         with self._lock:
             current = self._current
             if current is not None and current.token.access_token == rejected.access_token:
-                self._current = None
+                self._store(None)
             self.cache.delete_if(self.key, token_id(rejected))
