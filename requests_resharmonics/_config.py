@@ -21,6 +21,12 @@ ENVIRONMENT_VAR = "RESHARMONICS_ENVIRONMENT"
 #: The command line's fake server reads its own credentials, never the real ones.
 FAKE_CLIENT_ID_VAR = "RESHARMONICS_FAKE_CLIENT_ID"
 FAKE_CLIENT_SECRET_VAR = "RESHARMONICS_FAKE_CLIENT_SECRET"
+#: How the fake server may answer an expired token, and the longest token lifetime and delay
+#: it accepts, in seconds: here, so that ``resharmonics fake-server`` checks its flags
+#: without loading the fake (`requests_resharmonics.testing` checks its settings with them).
+FAKE_EXPIRY_STYLES = ("message", "www-authenticate")
+FAKE_MAX_LIFETIME = 366 * 86400.0
+FAKE_MAX_DELAY = 600.0
 #: The size of the process's pool of background renewal workers (see `background`).
 RENEWAL_WORKERS_VAR = "RESHARMONICS_RENEWAL_WORKERS"
 

@@ -18,7 +18,7 @@ from .._version import __version__
 from ..cache.base import TokenCache
 from ..errors import ConfigurationError, ConfigurationWarning, ResharmonicsError
 from ..session import ResharmonicsSession
-from ..testing._command import add_fake_server_command
+from ._fake_server import add_fake_server_command
 from ._output import (
     EXIT_BROKEN_PIPE,
     EXIT_INTERRUPTED,

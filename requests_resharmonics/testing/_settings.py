@@ -10,14 +10,17 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from .. import _config
+
 if TYPE_CHECKING:
     from ._tokens import TokenService
 
-#: How an expired token can be answered (see `FakeResharmonics`).
-EXPIRY_STYLES = ("message", "www-authenticate")
-#: The longest token lifetime and the longest delay the fake accepts, in seconds.
-MAX_LIFETIME = 366 * 86400.0
-MAX_DELAY = 600.0
+#: How an expired token can be answered (see `FakeResharmonics`); the longest token lifetime
+#: and the longest delay the fake accepts, in seconds. Defined in `_config`, which the
+#: ``fake-server`` command's parser reads without loading the fake.
+EXPIRY_STYLES = _config.FAKE_EXPIRY_STYLES
+MAX_LIFETIME = _config.FAKE_MAX_LIFETIME
+MAX_DELAY = _config.FAKE_MAX_DELAY
 
 
 def check_seconds(name: str, value: float, upper: float, *, positive: bool = False) -> float:

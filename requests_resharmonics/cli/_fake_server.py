@@ -1,7 +1,9 @@
 """``resharmonics fake-server``: the fake in the foreground, for curl and other languages.
 
 Every setting of `FakeResharmonics` is a flag; the start banner prints the URLs, the
-credentials and commands that paste into a POSIX shell as they are.
+credentials and commands that paste into a POSIX shell as they are. The parser is built
+without the fake: `requests_resharmonics.testing` is imported when the command runs, so
+that ``resharmonics token`` and ``get`` do not load the fake's thirty-odd modules.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import threading
 from typing import Any
 
 from .. import _config
-from ._settings import EXPIRY_STYLES, MAX_DELAY, MAX_LIFETIME
 
 #: The fake server's own credential variables: never the real ones, so that a real secret in
 #: the environment is not taken for the fake's and printed.
@@ -36,14 +37,14 @@ def add_fake_server_command(commands: Any) -> argparse.ArgumentParser:
     fake.add_argument("--port", type=_port, default=0, help="port to listen on (default: any)")
     fake.add_argument(
         "--token-lifetime",
-        type=_seconds(MAX_LIFETIME, positive=True),
+        type=_seconds(_config.FAKE_MAX_LIFETIME, positive=True),
         default=3600.0,
         metavar="SECONDS",
         help="expires_in of issued tokens (default 3600)",
     )
     fake.add_argument(
         "--server-lifetime",
-        type=_seconds(MAX_LIFETIME),
+        type=_seconds(_config.FAKE_MAX_LIFETIME),
         default=None,
         metavar="SECONDS",
         help="how long the API really accepts a token, to play early expiry "
@@ -69,21 +70,21 @@ def add_fake_server_command(commands: Any) -> argparse.ArgumentParser:
     )
     fake.add_argument(
         "--api-delay",
-        type=_seconds(MAX_DELAY),
+        type=_seconds(_config.FAKE_MAX_DELAY),
         default=0.0,
         metavar="SECONDS",
         help="latency added to every API call (default 0)",
     )
     fake.add_argument(
         "--token-delay",
-        type=_seconds(MAX_DELAY),
+        type=_seconds(_config.FAKE_MAX_DELAY),
         default=0.0,
         metavar="SECONDS",
         help="latency added to every token request (default 0)",
     )
     fake.add_argument(
         "--expiry-style",
-        choices=EXPIRY_STYLES,
+        choices=_config.FAKE_EXPIRY_STYLES,
         default="message",
         help="how an expired token is answered: the 401 JSON message (default) or a "
         "WWW-Authenticate challenge",
@@ -99,7 +100,7 @@ def add_fake_server_command(commands: Any) -> argparse.ArgumentParser:
 
 def run_fake_server(args: argparse.Namespace) -> int:
     """Serve until interrupted (Ctrl-C or SIGTERM); return the exit status."""
-    from ._fake import FakeResharmonics
+    from ..testing import FakeResharmonics
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
