@@ -22,16 +22,20 @@ For cassettes recorded against the fake, fix what would otherwise change from ru
 
 In the test, ``fake_resharmonics.portfolio`` adds or changes records and
 ``fake_resharmonics.add_route`` serves endpoints the fake does not model.
+
+The plugin is loaded into every pytest run of a project that installs the package: it
+imports `requests_resharmonics.testing` only when a test uses one of its fixtures.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .testing import FakeResharmonics, vcr_config
+if TYPE_CHECKING:
+    from .testing import FakeResharmonics
 
 
 class _CassetteFixtures:
@@ -43,6 +47,8 @@ class _CassetteFixtures:
     @pytest.fixture(scope="module")
     def vcr_config(self) -> dict[str, Any]:
         """Return settings that keep Res:Harmonics credentials and tokens out of cassettes."""
+        from .testing import vcr_config
+
         return vcr_config()
 
 
@@ -61,6 +67,8 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def fake_resharmonics(request: pytest.FixtureRequest) -> Iterator[FakeResharmonics]:
     """Run a `FakeResharmonics` server on 127.0.0.1 for the duration of one test."""
+    from .testing import FakeResharmonics
+
     marker = request.node.get_closest_marker("fake_resharmonics")
     options = dict(marker.kwargs) if marker is not None else {}
     with FakeResharmonics(**options) as fake:
