@@ -5,6 +5,18 @@ the session's retries would try again. An export therefore sends its pages throu
 copy of the session, whose plain `HTTPAdapter`\\s are replaced by `CuttableAdapter`\\s: they
 remember every socket they connect, and `ExportConnections.cut` shuts them down (a blocked
 read returns at once), refuses any further request and ends any back-off sleep early.
+
+No public seam of requests or urllib3 does this; the private names used here, each pinned
+by ``tests/test_private_reaches.py`` so that an upgrade that drops one fails there, plainly:
+
+- ``HTTPAdapter._pool_connections``, ``_pool_maxsize`` and ``_pool_block`` (requests): read
+  to build an adapter like the session's (listed in ``HTTPAdapter.__attrs__``);
+- ``HTTPConnectionPool._get_conn(timeout)`` (urllib3): overridden to refuse a request of
+  an export already cut, before it takes a connection;
+- a ``Retry``'s ``__class__`` swapped for a subclass whose ``sleep`` a cut ends: urllib3's
+  ``Retry.new`` builds each next attempt as ``type(self)(...)``, which carries it along;
+- the pool manager's ``pool_classes_by_scheme``, as in `_tokens.deadline`: set to use the
+  pools that track their connections.
 """
 
 from __future__ import annotations

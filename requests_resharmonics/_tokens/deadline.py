@@ -9,6 +9,16 @@ Token requests go through it, so no thread waiting on a token waits past it.
 One watchdog thread keeps every deadline of the process in a heap, whatever the number of
 requests under way: a thread per attempt would double the threads of a fleet of tenants
 renewing together. It ends when no deadline is left to watch.
+
+The private names of urllib3 used here, each pinned by ``tests/test_private_reaches.py`` so
+that an upgrade that drops one fails there, plainly:
+
+- ``HTTPConnectionPool._make_request(conn, ...)``: overridden to arm the deadline as each
+  attempt starts, on the connection it is sent on;
+- ``HTTPConnectionPool._put_conn(conn)`` and the pool's queue ``pool``: overridden to close
+  a connection the full pool cannot keep, without urllib3's warning;
+- the pool manager's ``pool_classes_by_scheme`` (no underscore, but undocumented): set to
+  use the watched pools; were urllib3 to stop reading it, every deadline would silently go.
 """
 
 from __future__ import annotations
