@@ -4,7 +4,6 @@ leaving no thread or socket behind."""
 from __future__ import annotations
 
 import gc
-import importlib.metadata
 import logging
 import os
 import socket
@@ -131,10 +130,9 @@ def test_token_endpoint_faults(
     assert auth.valid_token().access_token in fake_resharmonics.issued_tokens
 
 
-URLLIB3_MAJOR = int(importlib.metadata.version("urllib3").split(".")[0])
-# urllib3 1.26 does not hold a body to its Content-Length: a cut-off answer reads as a short
-# 200 there. urllib3 2 raises, and requests turns that into ChunkedEncodingError.
-CUT_OFF = requests.exceptions.ChunkedEncodingError if URLLIB3_MAJOR >= 2 else 200
+# urllib3 holds a body to its Content-Length: a cut-off answer raises, and requests turns
+# that into ChunkedEncodingError.
+CUT_OFF = requests.exceptions.ChunkedEncodingError
 
 
 @pytest.mark.parametrize(

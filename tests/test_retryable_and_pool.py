@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import socket
-from importlib.metadata import version
 
 import pytest
 
@@ -28,16 +27,7 @@ def token_error(fake: FakeResharmonics, **kwargs: object) -> TokenRequestError:
     return caught.value
 
 
-CUT_OFF = pytest.param(
-    "cut-off",
-    marks=pytest.mark.skipif(
-        version("urllib3").startswith("1."),
-        reason="urllib3 1.26 reads an answer cut off early as a short body, not an error",
-    ),
-)
-
-
-@pytest.mark.parametrize("fault", ["503", "500", "429", "reset", CUT_OFF])
+@pytest.mark.parametrize("fault", ["503", "500", "429", "reset", "cut-off"])
 def test_failures_a_retry_can_mend_are_retryable(
     fake_resharmonics: FakeResharmonics, fault: str
 ) -> None:
