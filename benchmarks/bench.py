@@ -46,8 +46,14 @@ def table(title: str, rows: dict[str, dict[str, Any]], columns: list[str]) -> st
     body = [[name, *(cell(row.get(column)) for column in columns)] for name, row in rows.items()]
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
     rule = "  ".join("=" * width for width in widths)
-    lines = [title, "", rule, "  ".join(h.ljust(w) for h, w in zip(header, widths)), rule]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(line, widths)) for line in body]
+    lines = [
+        title,
+        "",
+        rule,
+        "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)),
+        rule,
+    ]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in body]
     lines += [rule, ""]
     return "\n".join(lines)
 
@@ -237,7 +243,9 @@ def chart(results: dict[str, Any], path: str) -> None:
     ]
     panels = [panel for panel in panels if panel[0] in results]
     figure, axes = plt.subplots(len(panels), 1, figsize=(9, 2.6 * len(panels)))
-    for axis, (key, column, title) in zip(list(axes) if len(panels) > 1 else [axes], panels):
+    for axis, (key, column, title) in zip(
+        list(axes) if len(panels) > 1 else [axes], panels, strict=True
+    ):
         names = list(results[key])
         values = [float(results[key][name].get(column) or 0) for name in names]
         axis.barh(names, values, color=["#2a7" if "Resharmonics" in n else "#999" for n in names])

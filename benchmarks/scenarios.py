@@ -46,7 +46,9 @@ def throughput(contenders: dict[str, Contender], url: str, calls: int, block: in
     return {
         name: {
             "calls/s": len(values) * block / sum(block / value for value in values),
-            "ratio": statistics.median(ours / base for ours, base in zip(values, floor)),
+            "ratio": statistics.median(
+                ours / base for ours, base in zip(values, floor, strict=True)
+            ),
             # The client's own CPU per call: steadier than wall time on a shared machine.
             "CPU µs/call": 1e6 * cpu[name] / (len(values) * block),
             "CPU ratio": cpu["floor: fixed header"] / cpu[name],

@@ -28,6 +28,7 @@ import argparse
 import base64
 import collections
 import gc
+import itertools
 import json
 import os
 import subprocess
@@ -263,7 +264,7 @@ def token_figures(
     whole: list[float] = []
     for times in by_tenant.values():
         times.sort()
-        gaps = [later - earlier for earlier, later in zip(times, times[1:])]
+        gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
         whole.extend(gaps)
         steady.extend(gaps[1:])
     after_start = [when for when, _ in seen if when >= first_done + 1]

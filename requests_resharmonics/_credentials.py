@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import getpass
 import sys
-from collections.abc import Iterable
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from oauthlib.oauth2 import BackendApplicationClient

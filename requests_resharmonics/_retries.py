@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Any
 
 from urllib3.util.retry import Retry
 
@@ -18,7 +18,7 @@ MAX_API_RETRY_AFTER = 60
 #: Methods retried on 429 and 502-504: POST (and PATCH) could act twice, so never.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
-RetriesSetting = Union[int, Retry]
+RetriesSetting = int | Retry
 
 
 class _Retry(Retry):

@@ -5,16 +5,12 @@ collections into any dlt destination (DuckDB, Postgres, BigQuery, Snowflake...),
 their keys; bookings and room stays load incrementally, by ``lastUpdatedFrom``.
 """
 
-# dlt reads these annotations at run time (config specs, source arguments), where Python 3.9
-# cannot evaluate ``X | None``: they keep ``Optional``.
-# ruff: noqa: UP045
-
 from __future__ import annotations
 
 import datetime
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, Optional
+from typing import Any
 from urllib.parse import urlsplit
 
 import dlt
@@ -79,12 +75,12 @@ class ResharmonicsDltAuth(AuthConfigBase):
         ... })
     """
 
-    client_id: Optional[str] = None
-    client_secret: Optional[TSecretStrValue] = None
-    token_url: Optional[str] = None
-    scope: Optional[str] = None
-    environment: Optional[str] = None
-    allowed_hosts: Optional[list[str]] = None
+    client_id: str | None = None
+    client_secret: TSecretStrValue | None = None
+    token_url: str | None = None
+    scope: str | None = None
+    environment: str | None = None
+    allowed_hosts: list[str] | None = None
 
     def requests_auth(self) -> ResharmonicsAuth:
         """Return the `ResharmonicsAuth` doing the work, created on first use.
@@ -148,7 +144,7 @@ class SpringPaginator(BasePaginator):
         self._has_next_page = True
         self.update_request(request)
 
-    def update_state(self, response: Response, data: Optional[list[Any]] = None) -> None:
+    def update_state(self, response: Response, data: list[Any] | None = None) -> None:
         """Read the page's position and decide whether another page follows."""
         try:
             payload = response.json()
@@ -194,15 +190,15 @@ class SpringPaginator(BasePaginator):
 
 @dlt.source(name="resharmonics")
 def resharmonics_source(
-    client_id: Optional[str] = None,
-    client_secret: Optional[TSecretStrValue] = None,
-    token_url: Optional[str] = None,
-    base_url: Optional[str] = None,
-    environment: Optional[str] = None,
-    scope: Optional[str] = None,
+    client_id: str | None = None,
+    client_secret: TSecretStrValue | None = None,
+    token_url: str | None = None,
+    base_url: str | None = None,
+    environment: str | None = None,
+    scope: str | None = None,
     page_size: int = 500,
     overlap_seconds: float = 300.0,
-    statuses: Optional[Sequence[str]] = None,
+    statuses: Sequence[str] | None = None,
 ) -> Iterable[DltResource]:
     """Return the Res:Harmonics collections as dlt resources, merged on their keys.
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any, Callable, Union
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -40,7 +40,7 @@ _REFUSED = {
     "client": "the session's client is oauthlib's BackendApplicationClient",
 }
 
-ApiTimeout = Union[float, tuple[float, float], None]
+ApiTimeout = float | tuple[float, float] | None
 
 
 class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
@@ -316,15 +316,11 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
 
     def __repr__(self) -> str:
         auth = self._resharmonics_auth
-        return plain_repr(
-            type(self).__name__, self._fields(), token_state(auth.token, auth.now())
-        )
+        return plain_repr(type(self).__name__, self._fields(), token_state(auth.token, auth.now()))
 
     def _repr_html_(self) -> str:
         auth = self._resharmonics_auth
-        return html_repr(
-            type(self).__name__, self._fields(), token_state(auth.token, auth.now())
-        )
+        return html_repr(type(self).__name__, self._fields(), token_state(auth.token, auth.now()))
 
     def __getstate__(self) -> dict[str, Any]:
         # requests.Session pickles only its own attributes; OAuth2Session's and ours matter too.

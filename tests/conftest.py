@@ -241,7 +241,7 @@ class RawServer:
         while not self.stopping.is_set():
             try:
                 connection, _ = self._listener.accept()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return

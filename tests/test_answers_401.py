@@ -160,7 +160,7 @@ class HostileAPI:
         while not self.stopping.is_set():
             try:
                 connection, _ = self.listener.accept()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return

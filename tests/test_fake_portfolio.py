@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import datetime
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -92,7 +93,7 @@ def test_intervals_agree_with_the_stays_of_every_unit(api: ResharmonicsSession) 
             else:
                 assert dates <= held[unit["id"]]
         assert covered == window[1] + datetime.timedelta(days=1)
-        assert all(a["available"] != b["available"] for a, b in zip(intervals, intervals[1:]))
+        assert all(a["available"] != b["available"] for a, b in itertools.pairwise(intervals))
 
 
 def test_confirmed_and_checked_in_stays_make_their_unit_unavailable(

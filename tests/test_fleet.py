@@ -77,9 +77,9 @@ def test_renewals_of_many_tenants_share_the_pool_of_workers(
     old = [auth.token for auth in fleet]
     in_flight = InFlight(fake_resharmonics)
     clock.advance(3600 - 30)  # every token due, none expired
-    for auth, token in zip(fleet, old):
+    for auth, token in zip(fleet, old, strict=True):
         assert auth.valid_token() is token  # no call waits
-    wait_for(lambda: all(auth.token is not token for auth, token in zip(fleet, old)))
+    wait_for(lambda: all(auth.token is not token for auth, token in zip(fleet, old, strict=True)))
     assert fake_resharmonics.token_requests == 40
     assert in_flight.most <= 2, "no more token requests at once than the pool has workers"
     assert max(seen.get("resharmonics-token-renewal", 0) for seen in in_flight.seen) <= 2
@@ -101,7 +101,9 @@ def test_a_slow_token_endpoint_holds_only_its_own_worker(clock: FakeClock) -> No
         for auth in others:
             auth.valid_token()
         # The other tenants renew on the remaining worker while the slow one waits.
-        wait_for(lambda: all(auth.token is not token for auth, token in zip(others, old)))
+        wait_for(
+            lambda: all(auth.token is not token for auth, token in zip(others, old, strict=True))
+        )
         assert fast_in_flight.most == 1  # one worker is stuck, the other serves everyone else
         assert stuck.token is stuck_token
         release.set()
@@ -188,7 +190,7 @@ def test_tenants_started_together_renew_in_different_seconds(
     token = fleet[0].token
     assert token.expires_at is not None
     lifetime = token.expires_at - token.obtained_at
-    for auth, when in zip(fleet, renewals):
+    for auth, when in zip(fleet, renewals, strict=True):
         expires_at = auth.token.expires_at
         assert expires_at - 0.75 * lifetime <= when <= expires_at - 60
     assert max(renewals) - min(renewals) >= 198  # 200 seconds, less a random fraction
@@ -243,7 +245,11 @@ def test_a_smaller_pool_takes_effect_once_the_running_renewals_end(clock: FakeCl
             for auth in waiting:
                 auth.valid_token()
             release.set()
-            wait_for(lambda: all(auth.token is not token for auth, token in zip(waiting, old)))
+            wait_for(
+                lambda: all(
+                    auth.token is not token for auth, token in zip(waiting, old, strict=True)
+                )
+            )
             assert later_in_flight.most == 1
     finally:
         release.set()

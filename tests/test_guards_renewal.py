@@ -78,7 +78,7 @@ def test_a_renewed_token_of_a_spread_herd_is_not_brought_forward_again(
     assert len({math.floor(when) for when in first}) == 20  # spread: one per second
     assert max(first) - min(first) >= 18
     # Each tenant renews at the moment it is due, in order, as a running service would.
-    for when, auth in sorted(zip(first, fleet), key=lambda pair: pair[0]):
+    for when, auth in sorted(zip(first, fleet, strict=True), key=lambda pair: pair[0]):
         late_clock.now = when
         old = auth.token
         assert auth.valid_token() is not old  # renewed inline, in this call
@@ -210,7 +210,11 @@ def test_workers_beyond_a_smaller_pool_end_after_their_renewal(clock: FakeClock)
             # Three of the four end; the fourth takes a queued renewal and is held.
             wait_for(lambda: later_gate.waiting == 1 and renewal_threads() == 1)
             later_gate.open()
-            wait_for(lambda: all(auth.token is not token for auth, token in zip(waiting, old)))
+            wait_for(
+                lambda: all(
+                    auth.token is not token for auth, token in zip(waiting, old, strict=True)
+                )
+            )
             assert later_gate.most == 1
         finally:
             busy_gate.open()

@@ -112,7 +112,7 @@ def test_auth_objects_of_one_token_url_keep_their_own_retries(
         client_id, secret = fake.add_client(name)
         auths.append(ResharmonicsAuth(client_id, secret, fake.token_url, token_retries=retries))
     try:
-        for auth, retries in zip(auths, (first_retries, second_retries)):
+        for auth, retries in zip(auths, (first_retries, second_retries), strict=True):
             before = fake.token_requests
             fake.fail_token_requests("503")
             if retries:

@@ -67,7 +67,7 @@ def everything_at_debug() -> Iterator[Collector]:
     yield collector
     root.removeHandler(collector)
     root.setLevel(previous)
-    for logger, level in zip(loggers, levels):
+    for logger, level in zip(loggers, levels, strict=True):
         logger.setLevel(level)
 
 

@@ -8,9 +8,9 @@ import re
 import subprocess
 import sys
 import textwrap
-from collections.abc import Sized
+from collections.abc import Callable, Sized
 from pathlib import Path
-from typing import Any, Callable, cast
+from typing import Any, cast
 
 import pytest
 

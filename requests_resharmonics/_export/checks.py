@@ -11,8 +11,8 @@ a row it fetched (it skips only rows it has already delivered).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
-from typing import Any, Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from ..errors import (
     CollectionChangedError,
@@ -298,7 +298,7 @@ def _ids(items: list[Any], field: str) -> set[Any] | None:
 
 def _unseen(items: list[Any], ids: Iterable[Any], seen: set[Any]) -> list[Any]:
     kept, taken = [], set()
-    for item, key in zip(items, ids):
+    for item, key in zip(items, ids, strict=True):
         if key not in seen and key not in taken:
             kept.append(item)
             taken.add(key)

@@ -8,10 +8,10 @@ from __future__ import annotations
 import collections
 import contextlib
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import CancelledError, Future
 from types import TracebackType
-from typing import Any, Callable
+from typing import Any
 
 import requests
 

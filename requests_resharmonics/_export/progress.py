@@ -9,8 +9,8 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterator
-from typing import Any, Callable, TextIO
+from collections.abc import Callable, Iterator
+from typing import Any, TextIO
 
 from ..errors import ConfigurationError
 from .page import PageProgress

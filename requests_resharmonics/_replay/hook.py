@@ -9,7 +9,8 @@ keep responses (``history``, the hook itself).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Union
+from collections.abc import Callable
+from typing import Any
 
 import requests
 from requests.cookies import extract_cookies_to_jar
@@ -22,7 +23,7 @@ from .body_requests import as_requests_error
 #: Marks a body held in memory (``None``, bytes or str): it can be sent again as it is.
 IN_MEMORY = -1
 #: ``None`` marks a body that cannot be replayed (a generator, an unseekable stream).
-BodyPosition = Union[int, None]
+BodyPosition = int | None
 
 
 class AnswerHook:

@@ -23,7 +23,7 @@ import logging
 import os
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from .. import _config
 from ..errors import ConfigurationError

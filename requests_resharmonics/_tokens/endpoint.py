@@ -6,7 +6,8 @@ import base64
 import json
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote, quote_plus, urlsplit
 
 import requests

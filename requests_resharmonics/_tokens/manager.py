@@ -15,7 +15,8 @@ import os
 import threading
 import time
 import weakref
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from .. import otel
 from ..cache.base import MemoryTokenCache, TokenCache

@@ -11,7 +11,8 @@ from __future__ import annotations
 import collections
 import logging
 import threading
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from ..cache.codec import token_id
 from ..cache.guard import GuardedCache

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable
-from typing import Any, Callable, Union
+from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 #: Headers never written into a cassette: credentials, tokens, the API's apiKey scheme.
@@ -41,7 +41,7 @@ def _placeholder_jwt() -> str:
 PLACEHOLDER_TOKEN = _placeholder_jwt()
 
 Hook = Callable[[Any], Any]
-Hooks = Union[Hook, Iterable[Hook], None]
+Hooks = Hook | Iterable[Hook] | None
 
 
 def vcr_config(**options: Any) -> dict[str, Any]:

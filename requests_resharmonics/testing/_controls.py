@@ -14,7 +14,8 @@ is refused (403) unless its ``Host`` is the fake's own address and port, and unl
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from ._http import Answer, Incoming
 from ._tokens import TokenService

@@ -7,9 +7,10 @@ import json
 import socket
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Union
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 #: The largest request body the fake reads (Tomcat's default ``maxPostSize``, 2 MiB); a
@@ -69,7 +70,7 @@ class CutOff:
     answer: Answer
 
 
-Handler = Callable[[Incoming], Union[Answer, Reset, CutOff]]
+Handler = Callable[[Incoming], Answer | Reset | CutOff]
 
 
 class _RequestHandler(BaseHTTPRequestHandler):

@@ -12,9 +12,9 @@ from __future__ import annotations
 import datetime
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._http import Answer, Incoming
 
@@ -220,7 +220,7 @@ class Route:
         if len(segments) != len(parts):
             return None
         found: dict[str, str] = {}
-        for segment, part in zip(segments, parts):
+        for segment, part in zip(segments, parts, strict=True):
             if segment.startswith("{") and segment.endswith("}"):
                 found[segment[1:-1]] = part
             elif segment != part:

@@ -8,8 +8,9 @@ declaration plus its shape, and the OpenAPI document (built from the routes) fol
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .._http import Answer
 from .._portfolio import Portfolio

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .._portfolio import Portfolio
 from .._records import ROOM_STAY_STATUSES, RoomStay

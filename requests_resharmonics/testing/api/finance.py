@@ -239,7 +239,9 @@ INVOICES = Group(
     lambda p: p.sales_invoices,
     shapes.invoice,
     operations=("list", "create", "get"),
-    filters=tuple(Filter(param, test) for param, test in zip(_INVOICE_FILTERS, _INVOICE_TESTS)),
+    filters=tuple(
+        Filter(param, test) for param, test in zip(_INVOICE_FILTERS, _INVOICE_TESTS, strict=True)
+    ),
     guesses={
         "list": "The list's page was not seen: every filter is a guess, and so are status, "
         "outstanding, booking, the export fields, created and lastUpdated in the rows.",
