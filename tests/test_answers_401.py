@@ -34,7 +34,7 @@ try:  # httpx2 needs Python 3.11 or newer
 
     from requests_resharmonics.httpx2 import ResharmonicsHTTPX2Auth
 except ImportError:  # pragma: no cover - Python 3.10
-    httpx2 = None
+    httpx2 = None  # type: ignore[assignment, unused-ignore]  # a Module where it is installed
 
 #: What a call ended in: its status, or ``"error"`` for the library's own transport error.
 Ending = int | str
