@@ -105,7 +105,8 @@ class TokenManager(Rejections, Reporting):
         self._renewal_seconds = 0.0
         self._current: _Current | None = None
         #: Called with each new token this manager starts using (fetched, or taken from the
-        #: cache), in the thread that obtained it; the session's ``token_updater``.
+        #: cache), in the thread that obtained it once it holds no lock (it may call this
+        #: manager); the session's ``token_updater``.
         self.on_new_token: Callable[[Token], object] | None = None
         #: The last few tokens the API accepted: proof that a later rejection of one of them
         #: is a revocation, not an API that rejects every token.
@@ -113,7 +114,8 @@ class TokenManager(Rejections, Reporting):
         self._dropped_shared: str | None = None  # the last shared token the API refused
         self._lock = threading.Lock()
         #: Called with a `TokenEvent` for every token request, renewal, replay and cache
-        #: lookup, in the thread where it happened; its exceptions are logged, not raised.
+        #: lookup, in the thread where it happened once it holds no lock (so it sees the new
+        #: token and may call this manager); its exceptions are logged, not raised.
         self.on_event = on_event
         self._stats = StatsRecorder(self.process.stats_lock)
         self.process.managers.add(self)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import collections
 import logging
-import threading
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..cache.codec import token_id
@@ -29,7 +28,6 @@ log = logging.getLogger("requests_resharmonics")
 class Rejections:
     """`TokenManager`'s answers to a refused token (a mixin: the state is the manager's)."""
 
-    _lock: threading.Lock
     _current: _Current | None
     #: The last few tokens the API accepted: proof that a later rejection of one of them
     #: is a revocation, not an API that rejects every token.
