@@ -231,10 +231,9 @@ def run(count: int, lifetime: float, leeway: float, lifetimes: float) -> dict[st
     finally:
         sampler.stop.set()
         server.stop()
-    pool = getattr(requests_resharmonics._tokens.background, "workers", None)  # absent before 0.2
     return {
         "tenants": count,
-        "workers": pool() if pool is not None else "one thread per renewal",
+        "workers": renewal_workers(requests_resharmonics),
         "peak_threads": sampler.threads,
         "peak_library_threads": sampler.library_threads,
         "peak_fds": sampler.fds,
@@ -247,6 +246,18 @@ def run(count: int, lifetime: float, leeway: float, lifetimes: float) -> dict[st
         "failures": dict(failed),
         "library_stats": library_stats,
     }
+
+
+def renewal_workers(library: Any) -> int | str:
+    """Return the renewal pool's size in the library measured, whichever version it is."""
+    tokens = getattr(library, "_tokens", None)
+    state = getattr(tokens, "process", None)  # the process-wide state, since 0.2
+    if state is not None:
+        return int(state.current().renewals.max_workers)
+    pool = getattr(getattr(tokens, "background", None), "workers", None)
+    if pool is None:
+        pool = getattr(getattr(library, "background", None), "workers", None)
+    return int(pool()) if pool is not None else "one thread per renewal"
 
 
 def token_figures(

@@ -10,11 +10,11 @@ Example:
 
 from __future__ import annotations
 
+from . import otel as _otel  # noqa: F401  (plugs OpenTelemetry in when its API is installed)
 from ._export.export import Export, PageProgress
-from ._tokens.background import set_workers as set_renewal_workers
 from ._tokens.events import TokenEvent
-from ._tokens.stats import TokenStats, process_stats
-from ._tokens.transport import set_max_connections as set_token_connections
+from ._tokens.process import process_stats, set_renewal_workers, set_token_connections
+from ._tokens.stats import TokenStats
 from ._version import __version__
 from .auth import ResharmonicsAuth
 from .cache import FileTokenCache, MemoryTokenCache, RedisTokenCache, TokenCache

@@ -23,6 +23,11 @@ on spans only, never on metrics (thousands of tenants would make thousands of se
 
 Without an SDK configured, the API does nothing; `instrument` points the library at
 providers of its own instead of the global ones.
+
+This module plugs itself into the library's token events (a listener and a span around
+each token request, see ``_tokens.events.Plugins``) when it is imported, which the package
+does; the token manager never imports it. Metrics are recorded once the thread that made
+them holds no token lock, like every event.
 """
 
 from __future__ import annotations
@@ -34,10 +39,9 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
-from ._tokens import events
-from ._tokens.events import TokenEvent, Trigger
+from ._tokens import events, process
+from ._tokens.events import RequestNote, TokenEvent, Trigger
 from ._version import __version__
-from .errors import TokenRequestError
 
 try:
     from opentelemetry import metrics as _metrics
@@ -124,7 +128,7 @@ def instrument(*, meter_provider: Any = None, tracer_provider: Any = None) -> bo
         return False
     with _lock:
         _instruments = _Instruments(meter_provider, tracer_provider)
-    events.add_listener(_on_event)
+    _plug_in()
     return True
 
 
@@ -150,24 +154,6 @@ def _on_event(event: TokenEvent) -> None:
     elif event.kind == "cache":
         instruments.cache.add(1, attributes)
     # token requests are measured by `token_request`, which knows the server
-
-
-class RequestNote:
-    """What a token request's span and metrics learn as it ends."""
-
-    __slots__ = ("error_type", "fingerprint", "outcome", "status")
-
-    def __init__(self) -> None:
-        self.outcome = "ok"
-        self.status: int | None = None
-        self.error_type: str | None = None
-        self.fingerprint: str | None = None
-
-    def failed(self, outcome: str, error: BaseException) -> None:
-        """Note that the request ended with ``error``, classified as ``outcome``."""
-        self.outcome = outcome
-        self.status = error.status_code if isinstance(error, TokenRequestError) else None
-        self.error_type = str(self.status) if self.status else type(error).__qualname__
 
 
 @contextmanager
@@ -215,9 +201,18 @@ def token_request(token_url: str, client_id: str, trigger: Trigger) -> Iterator[
                 span.set_status(_trace.StatusCode.ERROR)
             if note.fingerprint is not None:
                 span.set_attribute("resharmonics.token.fingerprint", note.fingerprint)
-            instruments.requests.add(1, attributes)
-            instruments.duration.record(seconds, attributes)
+            events.later(lambda: _count_request(instruments, seconds, attributes))
+
+
+def _count_request(instruments: _Instruments, seconds: float, attributes: dict[str, str]) -> None:
+    instruments.requests.add(1, attributes)
+    instruments.duration.record(seconds, attributes)
+
+
+def _plug_in() -> None:
+    process.add_listener(_on_event)
+    process.set_request_span(token_request)
 
 
 if available():
-    events.add_listener(_on_event)
+    _plug_in()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from requests_resharmonics._tokens import process
 from requests_resharmonics.testing import ApiRequest, FakeResharmonics
 from requests_resharmonics.testing._http import Answer, FakeHTTPServer, Incoming
 
@@ -87,6 +88,23 @@ def pytest_configure(config: pytest.Config) -> None:
         location = Path(requests_resharmonics.__file__).resolve()
         if "site-packages" not in location.parts:
             raise pytest.UsageError(f"testing {location}, not the installed wheel")
+
+
+#: How long a test's end waits for the background renewals still running to finish.
+RENEWALS_END_WITHIN = 10.0
+
+
+@pytest.fixture(autouse=True)
+def fresh_process_state() -> Iterator[process.ProcessState]:
+    """Start each test from a process-wide state of its own, and close it at its end.
+
+    No renewal, token connection, rejection pause, calendar booking or memory-cached token
+    of one test runs into the next; within a test, auth objects share them as in any
+    process. The test's end drops its queued renewals and waits for the running ones.
+    """
+    state = process.start_afresh()
+    yield state
+    state.close(wait=RENEWALS_END_WITHIN)
 
 
 class FakeClock:

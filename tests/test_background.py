@@ -12,7 +12,7 @@ import time
 import pytest
 
 from requests_resharmonics import ResharmonicsAuth
-from requests_resharmonics._tokens import background
+from requests_resharmonics._tokens import process
 from requests_resharmonics.testing import FakeResharmonics
 
 from .conftest import FakeClock
@@ -24,6 +24,11 @@ def wait_for(condition: object, timeout: float = 10.0) -> None:
     while not condition():  # type: ignore[operator]
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.01)
+
+
+def renewing(key: str) -> bool:
+    """Return whether a background renewal of ``key`` is queued, running or due to retry."""
+    return process.current().renewals.is_running(key)
 
 
 def due_auth(fake: FakeResharmonics, clock: FakeClock, **kwargs: object) -> ResharmonicsAuth:
@@ -72,8 +77,8 @@ def test_one_renewal_per_key_across_auth_objects(
     assert second.valid_token() == first.token  # from the shared memory cache: also due
     first.valid_token()
     second.valid_token()
-    assert background.is_running(first._manager.key)
-    wait_for(lambda: not background.is_running(first._manager.key))
+    assert renewing(first._manager.key)
+    wait_for(lambda: not renewing(first._manager.key))
     assert fake_resharmonics.token_requests == 2
 
 
@@ -116,7 +121,7 @@ def test_background_renewal_can_be_turned_off(
     started = time.monotonic()
     assert auth.valid_token() is not old
     assert time.monotonic() - started >= 0.5
-    assert not background.is_running(auth.manager.key)  # other tests' renewals may still run
+    assert not renewing(auth.manager.key)
 
 
 @pytest.mark.fake_resharmonics(token_delay=0.5)
@@ -151,7 +156,7 @@ def test_a_pickled_auth_object_renews_in_the_background(
 
 
 SCRIPT = """
-from requests_resharmonics._tokens import background
+from requests_resharmonics._tokens import process
 from requests_resharmonics.testing import FakeResharmonics
 fake = FakeResharmonics().start()
 auth = fake.auth()
@@ -160,7 +165,7 @@ fake.token_delay = 30  # the background renewal will hang on the endpoint
 # Due (the last minute before expiry) but still valid to send, whatever the machine's speed.
 auth.manager.clock = lambda: token.expires_at - 30
 assert auth.valid_token() is token  # served at once; starts a renewal that cannot finish
-assert background.is_running(auth.manager.key)
+assert process.current().renewals.is_running(auth.manager.key)
 print("exiting", flush=True)
 """
 
@@ -194,7 +199,7 @@ def test_a_forked_child_does_not_inherit_a_half_finished_renewal(
         status = 1
         try:
             assert not auth._manager._lock.locked()
-            assert not background.is_running(auth._manager.key)
+            assert not renewing(auth._manager.key)
             fake_resharmonics.token_delay = 0
             renewed = auth._manager.fetch_token()
             os.write(writer, b"ok" if renewed is not old else b"same")

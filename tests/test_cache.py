@@ -21,6 +21,7 @@ from requests_resharmonics import (
     ResharmonicsAuth,
     Token,
 )
+from requests_resharmonics._tokens import process
 from requests_resharmonics.cache import cache_key
 from requests_resharmonics.cache.codec import SealedCodec, token_id
 from requests_resharmonics.testing import FakeResharmonics
@@ -129,7 +130,7 @@ def test_file_cache_is_shared_between_auth_objects_in_different_processes_style(
     path = tmp_path / "tokens.json"
     first = fake_resharmonics.auth(cache=FileTokenCache(path))
     units(fake_resharmonics, first)
-    MemoryTokenCache._values.clear()  # as if in another process: only the file is shared
+    process.current().memory_cache.clear()  # as if in another process: only the file is shared
     second = fake_resharmonics.auth(cache=FileTokenCache(path))
     assert units(fake_resharmonics, second) == 200
     assert fake_resharmonics.token_requests == 1
@@ -395,7 +396,7 @@ def test_an_auth_object_with_a_shared_cache_pickles(
         auth = fake_resharmonics.auth(cache=cache)
         units(fake_resharmonics, auth)
         clone = pickle.loads(pickle.dumps(auth))
-        MemoryTokenCache._values.clear()
+        process.current().memory_cache.clear()
         clone._manager._current = None  # as in a fresh process: only the shared cache
         assert units(fake_resharmonics, clone) == 200
     assert fake_resharmonics.token_requests == 2

@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 
 from requests_resharmonics import ResharmonicsAuth, set_renewal_workers
-from requests_resharmonics._tokens import background
-from requests_resharmonics._tokens import spread as schedule
+from requests_resharmonics._tokens import process, spread
 from requests_resharmonics.testing import FakeResharmonics
 from requests_resharmonics.testing._http import Answer
 
@@ -23,7 +22,7 @@ from .test_background import wait_for
 
 @pytest.fixture
 def two_workers() -> Iterator[None]:
-    before = background.workers()
+    before = process.current().renewals.max_workers
     set_renewal_workers(2)
     yield
     set_renewal_workers(before)
@@ -83,7 +82,8 @@ def test_renewals_of_many_tenants_share_the_pool_of_workers(
     assert fake_resharmonics.token_requests == 40
     assert in_flight.most <= 2, "no more token requests at once than the pool has workers"
     assert max(seen.get("resharmonics-token-renewal", 0) for seen in in_flight.seen) <= 2
-    assert sum(auth.stats.background_renewals for auth in fleet) == 20
+    # Stats are told once the renewal's lock is released, a moment after its token is stored.
+    wait_for(lambda: sum(auth.stats.background_renewals for auth in fleet) == 20)
 
 
 @pytest.mark.usefixtures("two_workers")
@@ -97,7 +97,7 @@ def test_a_slow_token_endpoint_holds_only_its_own_worker(clock: FakeClock) -> No
         fast_in_flight = InFlight(fast)
         clock.advance(3600 - 30)
         assert stuck.valid_token() is stuck_token  # its renewal takes a worker and hangs
-        wait_for(lambda: background.is_running(stuck._manager.key))
+        wait_for(lambda: process.current().renewals.is_running(stuck._manager.key))
         for auth in others:
             auth.valid_token()
         # The other tenants renew on the remaining worker while the slow one waits.
@@ -215,19 +215,20 @@ def test_the_calendar_spreads_a_herd_within_its_share(lifetime: int, count: int)
     now = 1_000_000.0
     due = now + lifetime * 0.98
     url = f"https://auth.example/{lifetime}/{count}"
+    calendars = process.current().calendars
     shifts = [
-        schedule.book(url, f"key-{n}", f"token-{n}", due, now, lifetime, now) for n in range(count)
+        calendars.book(url, f"key-{n}", f"token-{n}", due, now, lifetime, now) for n in range(count)
     ]
     per_second = collections.Counter(math.floor(due - shift) for shift in shifts)
-    assert max(per_second.values()) <= math.ceil(schedule.SPREAD_RATE * count / lifetime)
-    assert min(due - shift for shift in shifts) >= now + schedule.EARLIEST_RENEWAL * lifetime
+    assert max(per_second.values()) <= math.ceil(spread.SPREAD_RATE * count / lifetime)
+    assert min(due - shift for shift in shifts) >= now + spread.EARLIEST_RENEWAL * lifetime
     assert sum(shifts) / count <= 0.45 * lifetime  # the one-off cost: under half a token each
     # Booking a token again gives the same answer, whoever asks.
-    assert schedule.book(url, "key-7", "token-7", due, now, lifetime, now) == shifts[7]
+    assert calendars.book(url, "key-7", "token-7", due, now, lifetime, now) == shifts[7]
 
 
 def test_a_smaller_pool_takes_effect_once_the_running_renewals_end(clock: FakeClock) -> None:
-    before = background.workers()
+    before = process.current().renewals.max_workers
     release = threading.Event()
     try:
         with FakeResharmonics() as first, FakeResharmonics() as later:

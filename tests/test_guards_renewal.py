@@ -19,8 +19,9 @@ import pytest
 from requests_resharmonics import ResharmonicsAuth, set_renewal_workers
 from requests_resharmonics.testing import FakeResharmonics
 
-# The one private module of this file: the pool's current size, to restore it afterwards.
+# The private modules of this file: the pool's idle time, and its current size to restore.
 from requests_resharmonics._tokens import background as renewal_pool  # isort: skip
+from requests_resharmonics._tokens import process  # isort: skip
 
 from .conftest import FakeClock
 
@@ -125,7 +126,7 @@ def test_the_share_of_a_second_stays_put_over_several_lifetimes(
 
 @pytest.fixture
 def restore_pool() -> Iterator[None]:
-    before = renewal_pool.workers()
+    before = process.current().renewals.max_workers
     yield
     set_renewal_workers(before)
 
@@ -167,7 +168,7 @@ def test_a_retry_waiting_out_its_back_off_keeps_a_worker(
     work in sight, the last worker stays for it, and the token is renewed without any
     further call.
 
-    Mutant caught: the pool's ``_Pool._take`` lets the last idle worker end while
+    Mutant caught: the pool's ``RenewalPool._take`` lets the last idle worker end while
     retries wait (``(not self.later or self.workers > 1)`` dropped from the idle test): the
     retry would then wait for the next renewal anyone submits, perhaps for ever.
     """
@@ -180,7 +181,8 @@ def test_a_retry_waiting_out_its_back_off_keeps_a_worker(
     assert auth.valid_token() is old  # the renewal goes to the pool; this call goes on
     wait_for(lambda: auth.token is not old)
     assert fake_resharmonics.token_requests == 3  # the first, the failure, the retry
-    assert auth.stats.background_renewals == 1
+    # Stats are told once the renewal's lock is released, a moment after its token is stored.
+    wait_for(lambda: auth.stats.background_renewals == 1)
 
 
 @pytest.mark.usefixtures("restore_pool")
@@ -189,7 +191,7 @@ def test_workers_beyond_a_smaller_pool_end_after_their_renewal(clock: FakeClock)
     As the four finish, three end and one goes on: one renewal thread, one token request at
     a time.
 
-    Mutant caught: the pool's ``_Pool._take`` never ends a worker for a smaller pool
+    Mutant caught: the pool's ``RenewalPool._take`` never ends a worker for a smaller pool
     (``or self.workers > self.max_workers`` dropped): all four would take the queued work.
     """
     with FakeResharmonics() as first, FakeResharmonics() as later:

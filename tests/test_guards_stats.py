@@ -98,7 +98,8 @@ def test_a_failed_renewal_is_not_counted_as_a_renewal(
     clock.advance(3600 - 30)
     fake_resharmonics.fail_token_requests("invalid_client")
     assert auth.valid_token() is first
-    wait_for(lambda: auth.token is not first)
+    # Events are told once the renewal's lock is released, a moment after its token is stored.
+    wait_for(lambda: auth.token is not first and len(recorder.of("renewal")) == 2)
     assert [e.outcome for e in recorder.of("renewal")] == ["failed", "ok"]
     assert auth.stats.background_renewals == 1
     clock.advance(3601)

@@ -50,7 +50,7 @@ def test_a_short_deadline_armed_behind_a_long_one_still_ends_its_attempt() -> No
     due) when another with a 1-s deadline starts: the watchdog wakes for the earlier one
     and ends that attempt after about a second, not thirty.
 
-    Mutant caught: the deadlines' ``_Watchdog.arm`` does not wake the watchdog for a deadline
+    Mutant caught: the deadlines' ``Watchdog.arm`` does not wake the watchdog for a deadline
     earlier than every other (``self.condition.notify_all()`` -> ``pass``).
     """
     long_arrived, short_arrived = threading.Event(), threading.Event()
@@ -102,9 +102,10 @@ def test_auth_objects_of_one_token_url_keep_their_own_retries(
     each retries a 503 of the endpoint as many times as it was told, whichever started
     first, although their token requests share connections.
 
-    Mutant caught: the shared token sessions' ``acquire`` finds a session by token URL
-    alone (``shared = _shared.get(key)`` -> ``shared = next((s for k, s in _shared.items()
-    if k.token_url == token_url), None)``): the second would use the first one's retries.
+    Mutant caught: the shared token sessions' ``TokenSessions.acquire`` finds a session by
+    token URL alone (``shared = self._shared.get(key)`` -> ``shared = next((s for k, s in
+    self._shared.items() if k.token_url == token_url), None)``): the second would use the
+    first one's retries.
     """
     fake = fake_resharmonics
     auths = []

@@ -82,7 +82,8 @@ def test_stats_tell_background_renewals_from_inline_ones(
     old = in_background.token
     in_background.valid_token()
     wait_for(lambda: in_background.token is not old)
-    assert in_background.stats.background_renewals == 1
+    # Stats are told once the renewal's lock is released, a moment after its token is stored.
+    wait_for(lambda: in_background.stats.background_renewals == 1)
     assert in_background.stats.inline_renewals == 0
     inline = due_auth(fake_resharmonics, clock, background_renewal=False, scope="api/read")
     inline.valid_token()
@@ -263,6 +264,7 @@ def test_opentelemetry_counts_renewals_and_cache_lookups(
     old = auth.token
     auth.valid_token()
     wait_for(lambda: auth.token is not old)
+    wait_for(lambda: reader.get_metrics_data() and points(reader, "resharmonics.token.renewals"))
     (renewals,) = points(reader, "resharmonics.token.renewals")
     assert renewals.value == 1
     assert dict(renewals.attributes) == {

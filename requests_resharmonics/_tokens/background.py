@@ -10,12 +10,12 @@ worker serves others meanwhile.
 
 Workers are daemon threads, started when work arrives and ended after `IDLE_SECONDS`
 without any, and the pool stops taking work when the interpreter exits: a renewal never
-keeps a process alive. A forked child starts with an empty pool.
+keeps a process alive. The pool is part of the process's state (`process`): a forked
+child starts with an empty one.
 """
 
 from __future__ import annotations
 
-import atexit
 import collections
 import heapq
 import itertools
@@ -32,7 +32,7 @@ log = logging.getLogger("requests_resharmonics")
 
 #: Workers renewing tokens in the background, for all auth objects of a process together.
 #: Token requests take a fraction of a second, and renewals are spread over the token's
-#: lifetime (see `requests_resharmonics.schedule`), so four serve thousands of tenants.
+#: lifetime (see `spread`), so four serve thousands of tenants.
 DEFAULT_WORKERS = 4
 
 #: Seconds a worker with nothing to do waits for work before it ends. Starting a thread
@@ -42,16 +42,31 @@ IDLE_SECONDS = 0.2
 #: A renewal: returns ``None`` when it is over, or seconds to wait before running it again.
 Renewal = Callable[[], float | None]
 
-#: Set when the interpreter exits: queued renewals are dropped instead of run.
-shutting_down = threading.Event()
+
+def workers_from_env() -> int:
+    """Return ``RESHARMONICS_RENEWAL_WORKERS`` when it is a whole number >= 1, else the default."""
+    value = os.environ.get(_config.RENEWAL_WORKERS_VAR, "").strip()
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    return DEFAULT_WORKERS
 
 
-class _Pool:
-    """The queue of renewals and the workers that run them (one per process)."""
+def checked_workers(count: object) -> int:
+    """Return ``count`` if it is a valid number of workers; raise `ConfigurationError` if not."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ConfigurationError(f"the renewal workers must be a whole number >= 1, not {count!r}")
+    return count
+
+
+class RenewalPool:
+    """The queue of renewals and the workers that run them (one pool per process)."""
 
     def __init__(self, workers: int) -> None:
         self.condition = threading.Condition(threading.Lock())
         self.max_workers = workers
+        #: Set when the pool is shut down (the interpreter exits, or a test ends): queued
+        #: renewals are dropped instead of run, and no new one is taken.
+        self.stopping = threading.Event()
         self.ready: collections.deque[str] = collections.deque()
         self.renewals: dict[str, Renewal] = {}  # queued, running or waiting to run again
         self.later: list[tuple[float, int, str]] = []  # (when, order, key): retries
@@ -60,13 +75,53 @@ class _Pool:
         self.idle = 0
         self.peak_workers = 0
 
-    def submit(self, key: str, renewal: Renewal) -> bool:
+    def start(self, key: str, renewal: Renewal) -> bool:
+        """Queue ``renewal`` for a worker unless a renewal of ``key`` is already under way.
+
+        Returns whether it was queued.
+        """
+        if key in self.renewals:  # every call in the renewal window asks: no lock for a no
+            return False
         with self.condition:
-            if key in self.renewals or shutting_down.is_set():
+            if key in self.renewals or self.stopping.is_set():
                 return False
             self.renewals[key] = renewal
             self.ready.append(key)
             self._wake()
+        return True
+
+    def is_running(self, key: str) -> bool:
+        """Return whether a renewal of ``key`` is queued, running or due to retry."""
+        with self.condition:
+            return key in self.renewals
+
+    def set_workers(self, count: int) -> None:
+        """Set how many workers may run at once (see `process.set_renewal_workers`)."""
+        count = checked_workers(count)
+        with self.condition:
+            self.max_workers = count
+            while len(self.ready) > self.idle and self.workers < self.max_workers:
+                self._wake()
+
+    def shut_down(self) -> None:
+        """Take no more renewals and drop the waiting ones; running ones finish."""
+        self.stopping.set()
+        with self.condition:
+            for key in [*self.ready, *(entry[2] for entry in self.later)]:
+                self.renewals.pop(key, None)
+            self.ready.clear()
+            self.later.clear()
+            self.condition.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for every worker to end; return whether they did."""
+        deadline = time.monotonic() + timeout
+        with self.condition:
+            while self.workers > 0:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self.condition.wait(min(left, 0.05))
         return True
 
     def _wake(self) -> None:
@@ -101,7 +156,7 @@ class _Pool:
             except Exception:  # a renewal logs its own failures; this is a bug's last net
                 log.exception("a background token renewal failed unexpectedly")
             with self.condition:
-                if again is None or shutting_down.is_set():
+                if again is None or self.stopping.is_set():
                     del self.renewals[key]
                 else:
                     heapq.heappush(self.later, (time.monotonic() + again, next(self.order), key))
@@ -110,8 +165,9 @@ class _Pool:
         """Wait for a renewal to run (the condition held); ``None`` ends the worker."""
         idle_since = time.monotonic()
         while True:
-            if shutting_down.is_set() or self.workers > self.max_workers:
+            if self.stopping.is_set() or self.workers > self.max_workers:
                 self.workers -= 1  # exiting, or one too many since the pool was made smaller
+                self.condition.notify_all()  # `wait_idle` may be waiting for the last one
                 return None
             key = self._next()
             if key is not None:
@@ -120,6 +176,7 @@ class _Pool:
             # One worker stays while retries wait; the others end once idle long enough.
             if now - idle_since >= IDLE_SECONDS and (not self.later or self.workers > 1):
                 self.workers -= 1
+                self.condition.notify_all()
                 return None
             timeout = IDLE_SECONDS - (now - idle_since)
             if self.later:
@@ -127,72 +184,3 @@ class _Pool:
             self.idle += 1
             self.condition.wait(max(timeout, 0.001))
             self.idle -= 1
-
-
-def _workers_from_env() -> int:
-    value = os.environ.get(_config.RENEWAL_WORKERS_VAR, "").strip()
-    if value.isdigit() and int(value) > 0:
-        return int(value)
-    return DEFAULT_WORKERS
-
-
-_pool = _Pool(_workers_from_env())
-
-
-def start(key: str, renew: Renewal) -> bool:
-    """Queue ``renew`` for a worker unless a renewal of ``key`` is already queued or running.
-
-    Returns whether it was queued.
-    """
-    if key in _pool.renewals:  # every call in the renewal window asks: no lock for a no
-        return False
-    return _pool.submit(key, renew)
-
-
-def is_running(key: str) -> bool:
-    """Return whether a background renewal of ``key`` is queued, running or due to retry."""
-    with _pool.condition:
-        return key in _pool.renewals
-
-
-def set_workers(count: int) -> None:
-    """Set how many workers renew tokens in the background, for the whole process.
-
-    The default is `DEFAULT_WORKERS` (4), or ``RESHARMONICS_RENEWAL_WORKERS`` when set.
-    A smaller pool bounds threads and simultaneous token requests more tightly; renewals
-    then wait their turn in the queue while their tokens stay valid.
-
-    Example:
-        >>> import requests_resharmonics
-        >>> requests_resharmonics.set_renewal_workers(8)
-    """
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ConfigurationError(f"the renewal workers must be a whole number >= 1, not {count!r}")
-    with _pool.condition:
-        _pool.max_workers = count
-        while len(_pool.ready) > _pool.idle and _pool.workers < _pool.max_workers:
-            _pool._wake()
-
-
-def workers() -> int:
-    """Return the most workers the pool runs at once."""
-    return _pool.max_workers
-
-
-def _shut_down() -> None:
-    shutting_down.set()
-    with _pool.condition:
-        _pool.condition.notify_all()
-
-
-atexit.register(_shut_down)
-
-
-def _forget_after_fork() -> None:
-    # The child has none of the parent's threads: nothing of theirs is running here.
-    global _pool
-    _pool = _Pool(_pool.max_workers)
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_after_fork)

@@ -8,7 +8,8 @@ Token requests go through it, so no thread waiting on a token waits past it.
 
 One watchdog thread keeps every deadline of the process in a heap, whatever the number of
 requests under way: a thread per attempt would double the threads of a fleet of tenants
-renewing together. It ends when no deadline is left to watch.
+renewing together. It ends when no deadline is left to watch. The watchdog is part of the
+process's state (`process`); a forked child starts with a new one.
 
 The private names of urllib3 used here, each pinned by ``tests/test_private_reaches.py`` so
 that an upgrade that drops one fails there, plainly:
@@ -26,23 +27,25 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
-import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any, Union
 
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+# The deadline of the request under way, per thread (set by `Watchdog.deadline` and read by
+# the connection pools below, which urllib3 creates and which cannot be handed it).
 _attempts = threading.local()
 
 #: A heap entry: [when, order, watch or None once cancelled, connection or None].
 _Entry = list[Union[float, int, "_Watch", HTTPConnection, None]]
 
 
-class _Watchdog:
+class Watchdog:
     """Shuts down the socket of every attempt that outlives its deadline, in one thread.
 
     The thread runs while any deadline is armed and ends with the last one (the request
@@ -88,6 +91,27 @@ class _Watchdog:
         if retired is not None and retired is not threading.current_thread():
             retired.join()
 
+    def running(self) -> bool:
+        """Return whether the watchdog thread is alive (it ends when no deadline is armed)."""
+        with self.condition:
+            return self.thread is not None
+
+    @contextlib.contextmanager
+    def deadline(self, seconds: float) -> Iterator[_Watch]:
+        """Give every attempt of the requests sent by this thread meanwhile ``seconds`` at most.
+
+        Yields the watch; its ``expired`` says whether a deadline cut the latest attempt
+        short, and ``attempts`` counts the attempts made (retries included).
+        """
+        watch = _Watch(self, seconds)
+        previous = getattr(_attempts, "watch", None)
+        _attempts.watch = watch
+        try:
+            yield watch
+        finally:
+            watch.close()
+            _attempts.watch = previous
+
     def _watch(self) -> None:
         me = threading.current_thread()
         with self.condition:
@@ -118,15 +142,13 @@ class _Watchdog:
                     self.thread = None
 
 
-_watchdog = _Watchdog()
-
-
 class _Watch:
     """The armed deadline of the attempt under way in one thread."""
 
-    __slots__ = ("_entry", "attempts", "expired", "seconds")
+    __slots__ = ("_entry", "attempts", "expired", "seconds", "watchdog")
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, watchdog: Watchdog, seconds: float) -> None:
+        self.watchdog = watchdog
         self.seconds = seconds
         self.expired = False
         self.attempts = 0
@@ -139,39 +161,16 @@ class _Watch:
         # back-off before a retry cut nothing short, and the retry's answer is whole.
         self.expired = False
         self.attempts += 1
-        self._entry = _watchdog.arm(self, connection, self.seconds)
+        self._entry = self.watchdog.arm(self, connection, self.seconds)
 
     def _cancel(self) -> None:
         entry, self._entry = self._entry, None
         if entry is not None:
-            _watchdog.cancel(entry)
+            self.watchdog.cancel(entry)
 
     def close(self) -> None:
         """Stop watching: the request is over."""
         self._cancel()
-
-
-def watchdog_running() -> bool:
-    """Return whether the watchdog thread is alive (it ends when no deadline is armed)."""
-    with _watchdog.condition:
-        return _watchdog.thread is not None
-
-
-@contextlib.contextmanager
-def deadline(seconds: float) -> Any:
-    """Give every attempt of the requests sent by this thread meanwhile ``seconds`` at most.
-
-    Yields the watch; its ``expired`` says whether a deadline cut the latest attempt short,
-    and ``attempts`` counts the attempts made (retries included).
-    """
-    watch = _Watch(seconds)
-    previous = getattr(_attempts, "watch", None)
-    _attempts.watch = watch
-    try:
-        yield watch
-    finally:
-        watch.close()
-        _attempts.watch = previous
 
 
 def _arm(connection: HTTPConnection) -> None:
@@ -223,13 +222,3 @@ class DeadlineAdapter(HTTPAdapter):
             "http": _WatchedHTTPPool,
             "https": _WatchedHTTPSPool,
         }
-
-
-def _forget_after_fork() -> None:
-    # The child has no watchdog thread, and its lock may have been held at fork time.
-    global _watchdog
-    _watchdog = _Watchdog()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_after_fork)

@@ -23,8 +23,7 @@ from ..cache.base import cache_key
 from ..cache.codec import PlainCodec, SealedCodec
 from ..errors import TokenRequestError
 from ..token import Token, is_header_safe, jwt_expiry, positive_seconds
-from . import transport
-from .deadline import deadline
+from . import process as _process
 
 DEFAULT_TIMEOUT = 10.0
 _MAX_ANSWER_BYTES = 1 << 20
@@ -57,7 +56,11 @@ class TokenEndpoint:
         client_auth: str = "basic",
         timeout: float = DEFAULT_TIMEOUT,
         retries: int = DEFAULT_TOKEN_RETRIES,
+        process: _process.ProcessState | None = None,
     ) -> None:
+        #: The process-wide state whose token sessions, watchdog, renewal pool and stats
+        #: this client uses (and its token manager with it): the current one by default.
+        self.process = process if process is not None else _process.current()
         self.token_url = token_url
         self.client_id = client_id
         self._client_secret = client_secret
@@ -73,11 +76,13 @@ class TokenEndpoint:
         state = self.__dict__.copy()
         state["_session"] = None
         del state["_session_lock"]
+        del state["process"]  # the state of the process where it lands
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._session_lock = threading.Lock()
+        self.process = _process.current()
 
     def __repr__(self) -> str:
         return f"TokenEndpoint(token_url={self.token_url!r}, client_id={self.client_id!r})"
@@ -99,19 +104,21 @@ class TokenEndpoint:
         """The session token requests go through, with retries mounted.
 
         It is shared with every endpoint of the same token URL, timeout and retries in the
-        process (see `requests_resharmonics.connections`), so that connections to the
-        token endpoint do not grow with the number of auth objects.
+        process (see `transport`), so that connections to the token endpoint do not grow
+        with the number of auth objects.
         """
         with self._session_lock:
             if self._session is None:
-                self._session = transport.acquire(self.token_url, self.retries, self.timeout)
+                self._session = self.process.token_sessions.acquire(
+                    self.token_url, self.retries, self.timeout
+                )
             return self._session
 
     def close(self) -> None:
         """Stop using the shared token connections; the last user closes them."""
         with self._session_lock:
             if self._session is not None:
-                transport.release(self._session)
+                self.process.token_sessions.release(self._session)
                 self._session = None
 
     def cache_key(self) -> str:
@@ -122,9 +129,12 @@ class TokenEndpoint:
         """Return how this client's tokens are written into a cache (sealed: encrypted)."""
         return SealedCodec(self._client_secret, self.cache_key()) if sealed else PlainCodec()
 
-    def after_fork(self) -> None:
-        """Forget the parent's lock and connections in a freshly forked child process."""
-        # The shared sessions themselves are forgotten by `connections` in the child.
+    def after_fork(self, process: _process.ProcessState) -> None:
+        """Forget the parent's lock and connections in a freshly forked child process.
+
+        ``process`` is the child's state, which replaced the parent's (see `process`).
+        """
+        self.process = process
         self._session_lock = threading.Lock()
         self._session = None
 
@@ -157,7 +167,7 @@ class TokenEndpoint:
     def _post(self, form: _Form) -> _Reply | TokenRequestError:
         """Send the token request; return its bounded answer, or the error."""
         started = time.monotonic()
-        with deadline(self.timeout) as watch:
+        with self.process.watchdog.deadline(self.timeout) as watch:
             try:
                 response = self.session.post(
                     self.token_url,

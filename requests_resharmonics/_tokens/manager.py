@@ -4,31 +4,33 @@ A valid token is read without taking a lock. Fetching happens under a lock, so a
 threads cause one token request per renewal: the first thread fetches, the others wait and
 then use its token. A token due for renewal but still valid is renewed in the background
 while calls go on using it (stale-while-revalidate); calls wait only for an expired token.
+What happens under the lock is told (events, stats, ``on_new_token``) once it is released
+(`events.held`), when the new token is in place.
 """
 
 from __future__ import annotations
 
 import collections
+import functools
 import logging
 import math
-import os
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from .. import otel
-from ..cache.base import MemoryTokenCache, TokenCache
+from ..cache.base import TokenCache
 from ..cache.guard import GuardedCache
+from ..cache.memory import MemoryTokenCache
 from ..errors import ConfigurationError
 from ..token import Token
-from . import background, pauses, spread
+from . import events, pauses
 from .endpoint import TokenEndpoint
 from .events import Listener, Trigger
+from .process import ProcessState
 from .rejections import Rejections
-from .reporting import Reporting, outcome_of
-from .reporting import event as event  # auth.py logs its events with the same fields
+from .reporting import Reporting, outcome_of, status_of
+from .reporting import event as event  # the replay hook logs its events with the same fields
 from .stats import StatsRecorder
 
 log = logging.getLogger("requests_resharmonics")
@@ -88,6 +90,8 @@ class TokenManager(Rejections, Reporting):
         if cache is not None and not isinstance(cache, TokenCache):
             raise ConfigurationError(f"cache must be a TokenCache, not {type(cache).__name__}")
         self.endpoint = endpoint
+        #: The process-wide state this manager uses (its endpoint's; see `process`).
+        self.process = endpoint.process
         self.cache = GuardedCache(cache if cache is not None else MemoryTokenCache())
         self.codec = endpoint.cache_codec(self.cache.cache.seals)
         self.key = endpoint.cache_key()
@@ -102,7 +106,8 @@ class TokenManager(Rejections, Reporting):
         self._renewal_seconds = 0.0
         self._current: _Current | None = None
         #: Called with each new token this manager starts using (fetched, or taken from the
-        #: cache), in the thread that obtained it; the session's ``token_updater``.
+        #: cache), in the thread that obtained it once it holds no lock (it may call this
+        #: manager); the session's ``token_updater``.
         self.on_new_token: Callable[[Token], object] | None = None
         #: The last few tokens the API accepted: proof that a later rejection of one of them
         #: is a revocation, not an API that rejects every token.
@@ -110,15 +115,18 @@ class TokenManager(Rejections, Reporting):
         self._dropped_shared: str | None = None  # the last shared token the API refused
         self._lock = threading.Lock()
         #: Called with a `TokenEvent` for every token request, renewal, replay and cache
-        #: lookup, in the thread where it happened; its exceptions are logged, not raised.
+        #: lookup, in the thread where it happened once it holds no lock (so it sees the new
+        #: token and may call this manager); its exceptions are logged, not raised.
         self.on_event = on_event
-        self._stats = StatsRecorder()
-        _live_managers.add(self)
+        self._stats = StatsRecorder(self.process.stats_lock)
+        self.process.managers.add(self)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         del state["_lock"]
         del state["codec"]  # rebuilt from the secret where the manager lands
+        del state["process"]  # the state of the process where it lands
+        del state["_stats"]  # a pickled auth object starts counting afresh where it lands
         state["_accepted"] = collections.deque(maxlen=4)  # tokens only where they are current
         state["_dropped_shared"] = None
         return state
@@ -127,7 +135,13 @@ class TokenManager(Rejections, Reporting):
         self.__dict__.update(state)
         self.codec = self.endpoint.cache_codec(self.cache.cache.seals)
         self._lock = threading.Lock()
-        _live_managers.add(self)
+        self.process = self.endpoint.process
+        self._stats = StatsRecorder(self.process.stats_lock)
+        self.process.managers.add(self)
+
+    def _locked(self) -> Any:
+        """Hold this manager's lock; what happens meanwhile is told once it is released."""
+        return events.held(self._lock)
 
     @property
     def token(self) -> Token | None:
@@ -148,7 +162,7 @@ class TokenManager(Rejections, Reporting):
                 return current.token
             if self.background and now < current.stale_until:
                 return self._serve_stale(current.token)
-        with self._lock:
+        with self._locked():
             current = self._current
             if current is not None and self.clock() < current.renew_at:
                 return current.token
@@ -185,17 +199,17 @@ class TokenManager(Rejections, Reporting):
         return token
 
     def _serve_stale(self, token: Token) -> Token:
-        background.start(self.key, _BackgroundRenewal(self, token))
+        self.process.renewals.start(self.key, _BackgroundRenewal(self, token))
         return token
 
     def fetch_token(self) -> Token:
         """Fetch a new token now, whatever the state of the current one or the cache's."""
-        with self._lock, self.cache.lock(self.key, self.lock_wait):
+        with self._locked(), self.cache.lock(self.key, self.lock_wait):
             return self._fetch_locked("explicit")
 
     def set_token(self, token: Token | None) -> None:
         """Replace the current token, for users who bring one of their own."""
-        with self._lock:
+        with self._locked():
             self._store(token, notify=False)
 
     def _obtain(self, rejected: Token | None, trigger: Trigger) -> Token:
@@ -236,7 +250,7 @@ class TokenManager(Rejections, Reporting):
             return None  # calls now renew it themselves, under the usual single flight
         started = time.monotonic()
         try:
-            with self._lock:
+            with self._locked():
                 current = self._current
                 if current is not None and current.token is stale:
                     token = self._obtain(rejected=None, trigger="background")
@@ -265,12 +279,14 @@ class TokenManager(Rejections, Reporting):
         """Return when ``token`` is due: its margin, widened to cover a slow renewal.
 
         When many clients of the token URL would renew in the same second, the token's
-        booking in the process's renewal calendar brings it forward (`schedule`).
+        booking in the process's renewal calendar brings it forward (`spread`).
         """
         due = self._due(token)
         if not math.isfinite(due):
             return due
-        return due - spread.shift(self.endpoint.token_url, self.key, token.fingerprint)
+        return due - self.process.calendars.shift(
+            self.endpoint.token_url, self.key, token.fingerprint
+        )
 
     def _due(self, token: Token) -> float:
         due = token.renew_at(self.leeway)
@@ -285,7 +301,7 @@ class TokenManager(Rejections, Reporting):
         due = self._due(token)
         if not math.isfinite(due) or token.lifetime is None:
             return due
-        shift = spread.book(
+        shift = self.process.calendars.book(
             self.endpoint.token_url,
             self.key,
             token.fingerprint,
@@ -309,12 +325,13 @@ class TokenManager(Rejections, Reporting):
 
     def _fetch_locked(self, trigger: Trigger) -> Token:
         endpoint = self.endpoint
-        with otel.token_request(endpoint.token_url, endpoint.client_id, trigger) as note:
+        span = self.process.plugins.request_span
+        with span(endpoint.token_url, endpoint.client_id, trigger) as note:
             started = time.monotonic()
             try:
                 token = endpoint.request_token(self.clock)
             except Exception as error:
-                note.failed(outcome_of(error), error)
+                note.failed(outcome_of(error), status_of(error), error)
                 self._request_event(note.outcome, trigger, started, None, note.status)
                 raise
             note.fingerprint = token.fingerprint
@@ -340,19 +357,28 @@ class TokenManager(Rejections, Reporting):
         self._current = _Current(token, self._book(token), stale_until(token), shared)
         is_new = previous is None or previous.token.access_token != token.access_token
         if notify and is_new and self.on_new_token is not None:
-            try:
-                self.on_new_token(token)
-            except Exception as error:  # a user's hook must not fail the call that renewed
-                log.warning(
-                    "the token_updater hook failed with %s; the new token is in use anyway",
-                    type(error).__name__,
-                )
+            # Told once the lock is released, like events: the hook may use the auth object.
+            events.later(functools.partial(self._tell_new_token, self.on_new_token, token))
 
-    def _after_fork(self) -> None:
+    @staticmethod
+    def _tell_new_token(hook: Callable[[Token], object], token: Token) -> None:
+        try:
+            hook(token)
+        except Exception as error:  # a user's hook must not fail the call that renewed
+            log.warning(
+                "the token_updater hook failed with %s; the new token is in use anyway",
+                type(error).__name__,
+            )
+
+    def after_fork(self, process: ProcessState) -> None:
+        """Start afresh in a forked child, whose process-wide state is ``process``."""
         # A lock held by another thread at fork time would never be released in the child,
         # and pooled connections must not be shared with the parent.
         self._lock = threading.Lock()
-        self.endpoint.after_fork()
+        self.endpoint.after_fork(process)
+        self.process = process
+        self._stats = self._stats.forked(process.stats_lock)
+        process.managers.add(self)
 
 
 class _BackgroundRenewal:
@@ -369,16 +395,3 @@ class _BackgroundRenewal:
 
     def __call__(self) -> float | None:
         return self.manager._renew_in_background(self)
-
-
-_live_managers: weakref.WeakSet[TokenManager] = weakref.WeakSet()
-
-
-def _reset_locks_after_fork() -> None:
-    MemoryTokenCache._after_fork()
-    for manager in list(_live_managers):
-        manager._after_fork()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reset_locks_after_fork)

@@ -7,12 +7,11 @@ one second at first, twice as long for each further replacement rejected, up to 
 minutes, until a call is accepted again. The pause belongs to the client (its cache key),
 not to one auth object, so that auth objects made per call, or per thread, share it; and it
 lives in this process only (a monotonic moment means nothing elsewhere), so it is never
-pickled.
+pickled: it is part of the process's state (`process`).
 """
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from typing import NamedTuple
@@ -29,49 +28,47 @@ class _Pause(NamedTuple):
     token_id: str  # the rejected replacement that began it
 
 
-_lock = threading.Lock()
-_pauses: dict[str, _Pause] = {}
+class Pauses:
+    """The pauses of renewals after a rejection, per client key (part of `process`)."""
 
+    def __init__(self, pauses: dict[str, _Pause] | None = None) -> None:
+        self._lock = threading.Lock()
+        self._pauses: dict[str, _Pause] = dict(pauses or {})
 
-def active(key: str) -> bool:
-    """Return whether renewals after a rejection are paused for ``key`` right now."""
-    pause = _pauses.get(key)
-    return pause is not None and time.monotonic() < pause.until
+    def forked(self) -> Pauses:
+        """Return the pauses of a forked child: the same pauses, a lock of its own.
 
+        ``time.monotonic`` goes on counting across a fork, so the moments still hold.
+        """
+        return Pauses(self._pauses)
 
-def backing_off(key: str) -> bool:
-    """Return whether replacements of ``key`` have been rejected since one was accepted."""
-    return key in _pauses
+    def active(self, key: str) -> bool:
+        """Return whether renewals after a rejection are paused for ``key`` right now."""
+        pause = self._pauses.get(key)
+        return pause is not None and time.monotonic() < pause.until
 
+    def backing_off(self, key: str) -> bool:
+        """Return whether replacements of ``key`` have been rejected since one was accepted."""
+        return key in self._pauses
 
-def begin(key: str, token_id: str) -> float | None:
-    """Pause renewals of ``key`` for the rejection of replacement ``token_id``.
+    def begin(self, key: str, token_id: str) -> float | None:
+        """Pause renewals of ``key`` for the rejection of replacement ``token_id``.
 
-    A burst of calls that shared the one rejected replacement makes one pause, not one
-    each. Returns the pause's length when this began the first pause (worth a warning).
-    """
-    with _lock:
-        pause = _pauses.get(key)
-        if pause is not None and pause.token_id == token_id:
-            return None
-        seconds = MIN_REJECTION_PAUSE if pause is None else pause.seconds * 2
-        seconds = min(seconds, MAX_REJECTION_PAUSE)
-        _pauses[key] = _Pause(seconds, time.monotonic() + seconds, token_id)
-        return seconds if pause is None else None
+        A burst of calls that shared the one rejected replacement makes one pause, not one
+        each. Returns the pause's length when this began the first pause (worth a warning).
+        """
+        with self._lock:
+            pause = self._pauses.get(key)
+            if pause is not None and pause.token_id == token_id:
+                return None
+            seconds = MIN_REJECTION_PAUSE if pause is None else pause.seconds * 2
+            seconds = min(seconds, MAX_REJECTION_PAUSE)
+            self._pauses[key] = _Pause(seconds, time.monotonic() + seconds, token_id)
+            return seconds if pause is None else None
 
-
-def end(key: str) -> bool:
-    """End any pause of ``key`` (a call was accepted); return whether there was one."""
-    if key not in _pauses:  # asked on every accepted call: no lock for a no
-        return False
-    with _lock:
-        return _pauses.pop(key, None) is not None
-
-
-def _after_fork() -> None:
-    global _lock
-    _lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork)
+    def end(self, key: str) -> bool:
+        """End any pause of ``key`` (a call was accepted); return whether there was one."""
+        if key not in self._pauses:  # asked on every accepted call: no lock for a no
+            return False
+        with self._lock:
+            return self._pauses.pop(key, None) is not None

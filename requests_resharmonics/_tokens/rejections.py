@@ -12,13 +12,14 @@ import collections
 import logging
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 from ..cache.codec import token_id
 from ..cache.guard import GuardedCache
 from ..token import Token
-from . import pauses
 from .events import Trigger
+from .process import ProcessState
 from .reporting import event
 
 log = logging.getLogger("requests_resharmonics")
@@ -48,6 +49,7 @@ class Manager(Protocol):
     _accepted: collections.deque[str]
     _dropped_shared: str | None  # the last shared token the API refused
     cache: GuardedCache
+    process: ProcessState
     key: str
     lock_wait: float
     clock: Callable[[], float]
@@ -59,6 +61,7 @@ class Manager(Protocol):
     def _usable(self, token: Token | None, rejected: Token | None) -> Token | None: ...
     def _store(self, token: Token | None, notify: bool = True, shared: bool = False) -> None: ...
     def _replay_event(self, outcome: str, token: Token | None) -> None: ...
+    def _locked(self) -> AbstractContextManager[None]: ...
 
 
 class Rejections:
@@ -75,7 +78,7 @@ class Rejections:
         paused: a replacement was itself rejected a moment ago (see `replacement_rejected`),
         and the caller should give up on this call rather than buy another token.
         """
-        with self._lock:
+        with self._locked():
             current = self._current
             if (
                 current is not None
@@ -83,7 +86,7 @@ class Rejections:
                 and self.clock() < current.renew_at
             ):
                 return current.token
-            if pauses.active(self.key):
+            if self.process.pauses.active(self.key):
                 self._replay_event("paused", None)
                 return None
             log.debug(
@@ -106,7 +109,7 @@ class Rejections:
         Waits for a renewal under way, so that calls which could not tell why the API
         refused ``sent`` take the token another call's renewal brings.
         """
-        with self._lock:
+        with self._locked():
             current = self._current
             if (
                 current is not None
@@ -119,7 +122,7 @@ class Rejections:
     @property
     def backing_off(self: Manager) -> bool:
         """Whether replacements have been rejected lately (cheap: asked on every answer)."""
-        return pauses.backing_off(self.key)
+        return self.process.pauses.backing_off(self.key)
 
     def replacement_rejected(
         self: Manager, replacement: Token, *, may_replace: bool = True
@@ -137,7 +140,7 @@ class Rejections:
         other processes are not sent back to the endpoint either, and None is returned.
         ``may_replace=False`` (the call has been replayed enough) never returns a token.
         """
-        with self._lock:
+        with self._locked():
             current = self._current
             revoked = replacement.access_token in self._accepted
             if (
@@ -152,7 +155,7 @@ class Rejections:
                     return None  # it worked before: no reason to pause the others
                 self.cache.delete_if(self.key, token_id(replacement))
                 return self._obtain(replacement, trigger="replay")
-        first = pauses.begin(self.key, token_id(replacement))
+        first = self.process.pauses.begin(self.key, token_id(replacement))
         if first is not None:
             log.warning(
                 "the API rejects new tokens too (token %s); renewals after a rejection pause "
@@ -171,7 +174,7 @@ class Rejections:
         """
         if token.access_token not in self._accepted:
             self._accepted.append(token.access_token)
-        if pauses.end(self.key):
+        if self.process.pauses.end(self.key):
             log.warning("the API accepts tokens again; renewals after a rejection resume")
 
     def replace_refused_shared(self: Manager, refused: Token) -> Token | None:
@@ -185,14 +188,14 @@ class Rejections:
         environment would then buy a token per call. While renewals of this client pause
         (a replacement was refused too), None.
         """
-        with self._lock:
+        with self._locked():
             current = self._current
             if current is None or current.token.access_token != refused.access_token:
                 if refused.access_token != self._dropped_shared:
                     return None
                 # Another call has dropped it already: use what its fetch brought.
                 return self._usable(current.token if current else None, refused)
-            if not current.shared or pauses.active(self.key):
+            if not current.shared or self.process.pauses.active(self.key):
                 return None
             self._dropped_shared = refused.access_token
             log.debug(
@@ -206,7 +209,7 @@ class Rejections:
 
     def discard(self: Manager, rejected: Token) -> None:
         """Forget ``rejected`` if it is still current, so that the next call fetches anew."""
-        with self._lock:
+        with self._locked():
             current = self._current
             if current is not None and current.token.access_token == rejected.access_token:
                 self._store(None)

@@ -1,14 +1,21 @@
-"""How a token manager reports what happens to its tokens: events, stats and log fields."""
+"""How a token manager reports what happens to its tokens: events, stats and log fields.
+
+An event is counted and handed on after the fact (`events.later`): once the thread that
+made it holds no token lock, so that stats, hooks and plug-ins see the new token stored.
+"""
 
 from __future__ import annotations
 
+import functools
 import time
 
 from ..errors import TokenRequestError
 from ..token import Token
+from . import events
 from .endpoint import TokenEndpoint
-from .events import Listener, TokenEvent, Trigger, deliver
-from .stats import StatsRecorder, TokenStats, record_process
+from .events import Listener, TokenEvent, Trigger
+from .process import ProcessState
+from .stats import StatsRecorder, TokenStats
 
 
 def event(name: str, token: Token, duration: float | None = None) -> dict[str, object]:
@@ -28,9 +35,14 @@ def event(name: str, token: Token, duration: float | None = None) -> dict[str, o
     return fields
 
 
+def status_of(error: BaseException) -> int | None:
+    """Return the HTTP status a failed token request ended with, if it got one."""
+    return error.status_code if isinstance(error, TokenRequestError) else None
+
+
 def outcome_of(error: BaseException) -> str:
     """Classify a failed token request: ``refused`` (the endpoint said 4xx) or ``failed``."""
-    status = error.status_code if isinstance(error, TokenRequestError) else None
+    status = status_of(error)
     return "refused" if status is not None and 400 <= status < 500 else "failed"
 
 
@@ -38,6 +50,7 @@ class Reporting:
     """The reporting side of `TokenManager`: every event is counted, then handed on."""
 
     endpoint: TokenEndpoint
+    process: ProcessState
     on_event: Listener | None
     _stats: StatsRecorder
 
@@ -46,9 +59,14 @@ class Reporting:
         return self._stats.snapshot()
 
     def _emit(self, event: TokenEvent) -> None:
+        events.later(functools.partial(self._tell, event))
+
+    def _tell(self, event: TokenEvent) -> None:
+        # Counted before any listener hears of it: a hook reading stats finds it counted.
         self._stats.record(event)
-        record_process(event)
-        deliver(event, self.on_event)
+        process = self.process
+        process.stats.record(event)
+        events.deliver(event, (*process.plugins.listeners, self.on_event))
 
     def _renewal_event(
         self, outcome: str, trigger: Trigger, since: float, token: Token | None

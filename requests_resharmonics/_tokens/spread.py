@@ -19,7 +19,6 @@ nothing for a client alone on its token URL, which renews exactly as before.
 from __future__ import annotations
 
 import math
-import os
 import random
 import threading
 from collections import Counter
@@ -29,15 +28,14 @@ SPREAD_RATE = 1.5
 #: The earliest a spread renewal may come, as a fraction of the token's lifetime.
 EARLIEST_RENEWAL = 0.25
 
-_random = random.Random()  # noqa: S311  (the moment within a second: no secret)
-
 
 class _Calendar:
     """The renewals due, per second, of one token URL's tokens."""
 
-    __slots__ = ("booked", "cleaned_at", "due", "full_down_to", "total")
+    __slots__ = ("booked", "cleaned_at", "due", "full_down_to", "random", "total")
 
-    def __init__(self) -> None:
+    def __init__(self, moments: random.Random) -> None:
+        self.random = moments
         self.due: Counter[int] = Counter()
         self.total = 0  # renewals booked in ``due``
         self.cleaned_at = -math.inf
@@ -70,7 +68,7 @@ class _Calendar:
             # else no room within the bounds: due as usual
         self.due[chosen] += 1
         self.total += 1
-        shift = 0.0 if chosen == second else max(due - (chosen + _random.random()), 0.0)
+        shift = 0.0 if chosen == second else max(due - (chosen + self.random.random()), 0.0)
         self.booked[key] = (token_id, shift, chosen)
         return shift
 
@@ -96,42 +94,50 @@ class _Calendar:
         return previous[1] if previous is not None and previous[0] == token_id else 0.0
 
 
-_lock = threading.Lock()
-_calendars: dict[str, _Calendar] = {}
+class Calendars:
+    """The renewal calendars of every token URL of the process (part of `process`)."""
 
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calendars: dict[str, _Calendar] = {}
+        self._random = random.Random()  # noqa: S311  (the moment within a second: no secret)
 
-def book(
-    token_url: str,
-    key: str,
-    token_id: str,
-    due: float,
-    obtained_at: float,
-    lifetime: float,
-    now: float,
-) -> float:
-    """Book the renewal of a token due at ``due``; return how many seconds earlier it comes.
+    def forked(self) -> Calendars:
+        """Return the calendars of a forked child: the same bookings, a lock of its own.
 
-    ``key`` is the client's cache key and ``token_id`` names the token: booking the same
-    token again (another auth object of the client, a second look) returns the same answer.
-    """
-    with _lock:
-        calendar = _calendars.get(token_url)
-        if calendar is None:
-            calendar = _calendars[token_url] = _Calendar()
-        return calendar.book(key, token_id, due, obtained_at, lifetime, now)
+        The child draws its own random moments: forked workers of one server would
+        otherwise pick the same moment for each renewal they book after the fork.
+        """
+        child = Calendars()
+        child._calendars = self._calendars  # the parent's threads are gone: nobody else writes
+        for calendar in child._calendars.values():
+            calendar.random = child._random
+        return child
 
+    def book(
+        self,
+        token_url: str,
+        key: str,
+        token_id: str,
+        due: float,
+        obtained_at: float,
+        lifetime: float,
+        now: float,
+    ) -> float:
+        """Book the renewal of a token due at ``due``; return how many seconds earlier it comes.
 
-def shift(token_url: str, key: str, token_id: str) -> float:
-    """Return how much earlier than due the booked token ``token_id`` is renewed (0 if not)."""
-    with _lock:
-        calendar = _calendars.get(token_url)
-        return calendar.shift(key, token_id) if calendar is not None else 0.0
+        ``key`` is the client's cache key and ``token_id`` names the token: booking the
+        same token again (another auth object of the client, a second look) returns the
+        same answer.
+        """
+        with self._lock:
+            calendar = self._calendars.get(token_url)
+            if calendar is None:
+                calendar = self._calendars[token_url] = _Calendar(self._random)
+            return calendar.book(key, token_id, due, obtained_at, lifetime, now)
 
-
-def _reset_lock_after_fork() -> None:
-    global _lock
-    _lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reset_lock_after_fork)
+    def shift(self, token_url: str, key: str, token_id: str) -> float:
+        """Return how much earlier than due the booked token ``token_id`` is renewed (0 if not)."""
+        with self._lock:
+            calendar = self._calendars.get(token_url)
+            return calendar.shift(key, token_id) if calendar is not None else 0.0

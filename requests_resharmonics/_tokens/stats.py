@@ -7,15 +7,10 @@ counters let an operator see them without the fake server. They are updated by t
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass, fields
 
 from .events import TokenEvent
-
-# One lock for every counter of the process: updates are rare (one per token event), and a
-# lock per tenant would cost memory in fleets of thousands.
-_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -64,17 +59,25 @@ class TokenStats:
 
 
 class StatsRecorder:
-    """The live counters behind `TokenStats` snapshots."""
+    """The live counters behind `TokenStats` snapshots.
 
-    __slots__ = ("_values",)
+    The recorders of a process share one lock, the process's (`process`): updates are
+    rare (one per token event), and a lock per tenant would cost memory in fleets of
+    thousands.
+    """
 
-    def __init__(self) -> None:
-        self._values: dict[str, float | int | None] = {}
+    __slots__ = ("_values", "lock")
+
+    def __init__(
+        self, lock: threading.Lock, values: dict[str, float | int | None] | None = None
+    ) -> None:
+        self.lock = lock
+        self._values: dict[str, float | int | None] = dict(values or {})
 
     def record(self, event: TokenEvent) -> None:
         """Count ``event``."""
         name = _counter(event)
-        with _lock:
+        with self.lock:
             values = self._values
             if name is not None:
                 values[name] = int(values.get(name) or 0) + 1
@@ -86,14 +89,12 @@ class StatsRecorder:
 
     def snapshot(self) -> TokenStats:
         """Return the counters as they are now."""
-        with _lock:
+        with self.lock:
             return TokenStats(**self._values)  # type: ignore[arg-type]
 
-    def __getstate__(self) -> dict[str, float | int | None]:
-        return {}  # a pickled auth object starts counting afresh where it lands
-
-    def __setstate__(self, state: dict[str, float | int | None]) -> None:
-        self._values = {}
+    def forked(self, lock: threading.Lock) -> StatsRecorder:
+        """Return these counters for a forked child, under the child's ``lock``."""
+        return StatsRecorder(lock, self._values)
 
 
 def _counter(event: TokenEvent) -> str | None:
@@ -106,31 +107,3 @@ def _counter(event: TokenEvent) -> str | None:
     if event.kind == "cache":
         return "cache_hits" if event.outcome == "hit" else "cache_misses"
     return None
-
-
-_process = StatsRecorder()
-
-
-def record_process(event: TokenEvent) -> None:
-    """Count ``event`` in the process-wide totals."""
-    _process.record(event)
-
-
-def process_stats() -> TokenStats:
-    """Return the token costs of every auth object and session of the process together.
-
-    Example:
-        >>> requests_resharmonics.process_stats().token_requests
-        1042
-    """
-    return _process.snapshot()
-
-
-def _reset_lock_after_fork() -> None:
-    # A lock held by another thread at fork time would never be released in the child.
-    global _lock
-    _lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reset_lock_after_fork)

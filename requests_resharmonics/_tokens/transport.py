@@ -4,17 +4,17 @@ Each auth object keeping a keep-alive connection of its own to the token endpoin
 descriptors grow with tenants (a thousand idle tenants, a thousand sockets) although each
 asks for a token once a lifetime. Here the auth objects of one token URL (with the same
 timeout and retries) share one session whose pool keeps at most `DEFAULT_TOKEN_CONNECTIONS`
-idle connections (see `set_max_connections`): a token request beyond them opens a
-connection and closes it after use.
+idle connections (see `TokenSessions.set_max_connections`): a token request beyond them
+opens a connection and closes it after use.
 
 The shared session keeps no cookies (a token endpoint's cookie set for one tenant must
-never reach another's request), and it forgets everything in a forked child.
+never reach another's request). The sessions are part of the process's state (`process`):
+a forked child starts with none.
 """
 
 from __future__ import annotations
 
 import http.cookiejar
-import os
 import threading
 from typing import NamedTuple
 
@@ -42,77 +42,69 @@ class _Shared:
         self.users = 0
 
 
-_lock = threading.Lock()
-_shared: dict[_Key, _Shared] = {}
-_max_connections = DEFAULT_TOKEN_CONNECTIONS
-
-
-def _new_session(key: _Key) -> requests.Session:
-    session = requests.Session()
-    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-    adapter = DeadlineAdapter(
-        max_retries=token_request_retry(key.retries, key.timeout),
-        pool_connections=4,
-        pool_maxsize=_max_connections,
-    )
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
-
-
-def acquire(token_url: str, retries: int, timeout: float) -> requests.Session:
-    """Return the session shared by token requests to ``token_url``; count one more user."""
-    key = _Key(token_url, retries, timeout)
-    with _lock:
-        shared = _shared.get(key)
-        if shared is None:
-            shared = _shared[key] = _Shared(_new_session(key))
-        shared.users += 1
-        return shared.session
-
-
-def release(session: requests.Session) -> None:
-    """Count one user less of ``session``; the last one out closes its connections."""
-    with _lock:
-        for key, shared in list(_shared.items()):
-            if shared.session is session:
-                shared.users -= 1
-                if shared.users <= 0:
-                    del _shared[key]
-                    session.close()
-                return
-
-
-def open_pools() -> int:
-    """Return how many shared token sessions the process holds (one per token URL in use)."""
-    with _lock:
-        return len(_shared)
-
-
-def set_max_connections(count: int) -> None:
-    """Set how many idle connections to each token host the process keeps (default 8).
-
-    Applies to the sessions created afterwards; raise it when more token requests than
-    that run at once for long (each beyond it opens a connection of its own).
-
-    Example:
-        >>> import requests_resharmonics
-        >>> requests_resharmonics.set_token_connections(4)
-    """
-    global _max_connections
+def checked_connections(count: object) -> int:
+    """Return ``count`` if it is a valid number of connections; raise if not."""
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ConfigurationError(
             f"the token connections must be a whole number >= 1, not {count!r}"
         )
-    _max_connections = count
+    return count
 
 
-def _forget_after_fork() -> None:
-    # Pooled connections must not be shared with the parent, nor its lock's state.
-    global _lock
-    _lock = threading.Lock()
-    _shared.clear()
+class TokenSessions:
+    """The token sessions of the process, one per token URL, timeout and retries."""
 
+    def __init__(self, max_connections: int = DEFAULT_TOKEN_CONNECTIONS) -> None:
+        self._lock = threading.Lock()
+        self._shared: dict[_Key, _Shared] = {}
+        self.max_connections = max_connections
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_after_fork)
+    def acquire(self, token_url: str, retries: int, timeout: float) -> requests.Session:
+        """Return the session shared by token requests to ``token_url``; count one more user."""
+        key = _Key(token_url, retries, timeout)
+        with self._lock:
+            shared = self._shared.get(key)
+            if shared is None:
+                shared = self._shared[key] = _Shared(self._new_session(key))
+            shared.users += 1
+            return shared.session
+
+    def release(self, session: requests.Session) -> None:
+        """Count one user less of ``session``; the last one out closes its connections."""
+        with self._lock:
+            for key, shared in list(self._shared.items()):
+                if shared.session is session:
+                    shared.users -= 1
+                    if shared.users <= 0:
+                        del self._shared[key]
+                        session.close()
+                    return
+
+    def open_pools(self) -> int:
+        """Return how many shared token sessions there are (one per token URL in use)."""
+        with self._lock:
+            return len(self._shared)
+
+    def set_max_connections(self, count: int) -> None:
+        """Set how many idle connections to each token host to keep (see `process`)."""
+        self.max_connections = checked_connections(count)
+
+    def close(self) -> None:
+        """Close every session's idle connections; a later request opens new ones."""
+        with self._lock:
+            sessions = [shared.session for shared in self._shared.values()]
+            self._shared.clear()
+        for session in sessions:
+            session.close()
+
+    def _new_session(self, key: _Key) -> requests.Session:
+        session = requests.Session()
+        session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+        adapter = DeadlineAdapter(
+            max_retries=token_request_retry(key.retries, key.timeout),
+            pool_connections=4,
+            pool_maxsize=self.max_connections,
+        )
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        return session

@@ -7,8 +7,9 @@
 
 from __future__ import annotations
 
-from .base import MemoryTokenCache, TokenCache, cache_key
+from .base import TokenCache, cache_key
 from .file import FileTokenCache
+from .memory import MemoryTokenCache
 from .redis import RedisTokenCache
 
 __all__ = ["FileTokenCache", "MemoryTokenCache", "RedisTokenCache", "TokenCache", "cache_key"]

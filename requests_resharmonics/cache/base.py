@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
 #: Cached values read ``v1:<token id>:<payload>``.
@@ -75,53 +73,11 @@ class TokenCache(ABC):
         """
 
 
-class MemoryTokenCache(TokenCache):
-    """The default cache: one store per process, shared by every auth object with the same key.
+def __getattr__(name: str) -> Any:
+    # ``requests_resharmonics.cache.base.MemoryTokenCache``, its home until it moved to
+    # `memory`, keeps working; imported on demand, since `memory` builds on this module.
+    if name == "MemoryTokenCache":
+        from .memory import MemoryTokenCache
 
-    Example:
-        >>> auth_a = ResharmonicsAuth(client_id, client_secret)
-        >>> auth_b = ResharmonicsAuth(client_id, client_secret)  # reuses auth_a's token
-    """
-
-    _values: ClassVar[dict[str, str]] = {}
-    _locks: ClassVar[dict[str, threading.Lock]] = {}
-    _guard: ClassVar[threading.Lock] = threading.Lock()
-
-    def get(self, key: str) -> str | None:
-        """Return the process's value for ``key``."""
-        return self._values.get(key)
-
-    def set(self, key: str, value: str, expires_at: float | None) -> None:
-        """Store the process's value for ``key``."""
-        self._values[key] = value
-
-    def delete_if(self, key: str, token_id: str) -> None:
-        """Forget the value for ``key`` if it holds the token ``token_id``."""
-        with self._guard:
-            current = self._values.get(key)
-            if current is not None and value_id(current) == token_id:
-                del self._values[key]
-
-    @contextmanager
-    def lock(self, key: str, wait: float) -> Iterator[bool]:
-        """Hold the process-wide lock of ``key``."""
-        with self._guard:
-            lock = self._locks.setdefault(key, threading.Lock())
-        acquired = lock.acquire(timeout=wait)
-        try:
-            yield acquired
-        finally:
-            if acquired:
-                lock.release()
-
-    def __reduce__(self) -> Any:
-        # Every process has its own store: a pickled cache means "the store where it lands".
-        return (MemoryTokenCache, ())
-
-    def __repr__(self) -> str:
-        return "MemoryTokenCache()"
-
-    @classmethod
-    def _after_fork(cls) -> None:
-        cls._guard = threading.Lock()
-        cls._locks = {}
+        return MemoryTokenCache
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
