@@ -17,7 +17,7 @@ from ._tokens.stats import TokenStats, process_stats
 from ._tokens.transport import set_max_connections as set_token_connections
 from ._version import __version__
 from .auth import ResharmonicsAuth
-from .cache import FileTokenCache, MemoryTokenCache, RedisTokenCache, TokenCache
+from .cache import FileTokenCache, MemoryTokenCache, RedisTokenCache, SQLTokenCache, TokenCache
 from .errors import (
     CollectionChangedError,
     ConfigurationError,
@@ -57,6 +57,7 @@ __all__ = [
     "ResharmonicsAuth",
     "ResharmonicsError",
     "ResharmonicsSession",
+    "SQLTokenCache",
     "ShortPageError",
     "Token",
     "TokenCache",
