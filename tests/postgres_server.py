@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import glob
 import os
-import pwd
 import shutil
 import signal
 import socket
@@ -63,6 +62,8 @@ class PostgresServer:
         self.process: subprocess.Popen[bytes] | None = None
         self._run_as: dict[str, Any] = {}
         if os.geteuid() == 0:
+            import pwd  # Unix only, as is running a server as another user
+
             try:
                 account = pwd.getpwnam("postgres")
             except KeyError:

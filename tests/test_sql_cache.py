@@ -32,14 +32,6 @@ LEASE = 2.0
 DIALECTS = ["sqlite", "postgresql"]
 
 
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgresServer]:
-    server = PostgresServer()
-    server.start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture(params=DIALECTS)
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A database URL of each dialect, its token table empty."""
