@@ -2,43 +2,29 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
 import secrets
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable
 
-from ..errors import ConfigurationError, ResharmonicsError
+from ..errors import ConfigurationError
 from ..token import RENEWAL_FRACTION
 from . import _sql_sources as sources
 from ._sql_sources import DIALECTS, Dialect, quietly
+from ._sql_table import SQLCacheError, TokenTable, lock_id
 from .base import TokenCache, value_tag
 from .redis import EXPIRY_MARGIN, UNKNOWN_LIFETIME_TTL
 
-T = TypeVar("T")
+__all__ = ["SQLCacheError", "SQLTokenCache"]
 
 DEFAULT_TABLE = "resharmonics_tokens"
 #: Seconds to connect, and for SQLite how long a writer waits for another's commit.
 DEFAULT_TIMEOUT = 5.0
 #: SQLite fetch locks are lease rows under this prefix; a cache key never begins with it.
 LOCK_PREFIX = "lock:"
-# Unquoted-identifier characters only: the name is then quoted, so it keeps its case.
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,47}")
 _LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock_timeout that ran out
 _POLL_SECONDS = 0.02
-
-
-class SQLCacheError(ResharmonicsError):
-    """The token cache's database failed: unreachable, or it refused a statement.
-
-    The message names the database without its password. The library catches it, logs one
-    warning, and fetches tokens directly until the database answers again.
-    """
-
-    retryable = True
 
 
 class SQLTokenCache(TokenCache):
@@ -74,7 +60,8 @@ class SQLTokenCache(TokenCache):
         connect: instead of a URL, a callable returning a DB-API connection of your own
             pool (closed after each use, which a pool's proxy such as SQLAlchemy's
             ``engine.raw_connection`` turns into a return), or a context manager lending one
-            (psycopg_pool's ``pool.connection``).
+            (psycopg_pool's ``pool.connection``). The connection must be the cache's alone
+            while it has it: each operation commits.
         dialect: ``"postgresql"`` or ``"sqlite"``; with ``connect=``, read from the
             connection's driver (sqlite3, psycopg, psycopg2, pg8000) when not given.
         table: the table's name, letters, digits and ``_`` (PostgreSQL: ``schema.table``).
@@ -100,59 +87,33 @@ class SQLTokenCache(TokenCache):
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
             raise ConfigurationError(f"timeout must be a number of seconds > 0, not {timeout!r}")
         self._url, self._connect, self.timeout = url, connect, float(timeout)
-        self._secrets: tuple[str, ...] = ()
-        self._source: sources.SQLiteFile | sources.PostgresPool | sources.UserConnections
         if url is not None:
             if not isinstance(url, str):
                 raise ConfigurationError(f"url must be a string, not {type(url).__name__}")
-            self._secrets = sources.secrets_of(url)
             found = sources.dialect_of_url(url)
             if dialect is not None and dialect != found:
                 raise ConfigurationError(f"the URL is a {found} URL, but dialect={dialect!r}")
-            self._source = self._source_of_url(url, found)
-            self.dialect: Dialect | None = found
+            source, where = _source_of_url(url, found, self.timeout)
+            self._table = TokenTable(source, found, table, where, sources.secrets_of(url))
         elif not callable(connect):
             raise ConfigurationError(f"connect must be callable, not {type(connect).__name__}")
         else:
-            self._where = f"connect={getattr(connect, '__qualname__', type(connect).__name__)}"
-            self._source = sources.UserConnections(connect, dialect)
-            self.dialect = dialect
-        self.table = table
-        self._table = _quoted(table, self.dialect)
-        self._ready = False
-        self._ready_lock = threading.Lock()
-        self._held = threading.local()  # PostgreSQL: key -> the connection holding its lock
+            where = f"connect={getattr(connect, '__qualname__', type(connect).__name__)}"
+            own = sources.UserConnections(connect, dialect)
+            self._table = TokenTable(own, dialect, table, where, ())
 
-    def _source_of_url(
-        self, url: str, dialect: Dialect
-    ) -> sources.SQLiteFile | sources.PostgresPool:
-        if dialect == "sqlite":
-            path = sources.sqlite_path(url)
-            self._where = f"sqlite:///{path}"
-            return sources.SQLiteFile(path, self.timeout)
-        try:
-            from psycopg.conninfo import conninfo_to_dict
-        except ImportError:
-            raise ConfigurationError(
-                "SQLTokenCache needs psycopg for PostgreSQL: "
-                "pip install 'requests-resharmonics[postgres]'"
-            ) from None
-        conninfo = sources.postgres_conninfo(url)
-        self._where = sources.describe_url(url)
-        try:
-            conninfo_to_dict(conninfo)
-            unreadable = None
-        except Exception as error:  # psycopg's message may quote the URL: never shown
-            unreadable = type(error).__name__
-        if unreadable is not None:
-            raise ConfigurationError(
-                f"SQLTokenCache could not read its PostgreSQL URL ({unreadable}); expected a "
-                "form such as 'postgresql://user:password@host:5432/dbname'"
-            )
-        return sources.PostgresPool(conninfo, self.timeout)
+    @property
+    def table(self) -> str:
+        """The name of the table that holds the tokens."""
+        return self._table.name
+
+    @property
+    def dialect(self) -> Dialect | None:
+        """``"postgresql"`` or ``"sqlite"``; None until a ``connect=`` connection tells."""
+        return self._table.dialect
 
     def __repr__(self) -> str:
-        return f"SQLTokenCache({self._where!r}, table={self.table!r})"
+        return f"SQLTokenCache({self._table.where!r}, table={self.table!r})"
 
     def __reduce__(self) -> Any:
         # Connections stay behind; the URL (with its password) or the callable travels.
@@ -162,9 +123,7 @@ class SQLTokenCache(TokenCache):
 
     def close(self) -> None:
         """Close the connections kept idle between operations (a URL's PostgreSQL pool)."""
-        self._source.close()
-
-    # -- the table -------------------------------------------------------------------------
+        self._table.source.close()
 
     def create_table(self) -> None:
         """Create the table now if it is missing (else on first use); raise if it cannot be.
@@ -173,56 +132,7 @@ class SQLTokenCache(TokenCache):
             ConfigurationError: the database refused the table (no CREATE privilege, say).
             SQLCacheError: the database could not be reached.
         """
-        self._run(None, lambda cursor: None)
-
-    def _prepare(self, connection: Any) -> None:
-        """Learn the dialect and make sure the table exists, once per cache object."""
-        with self._ready_lock:
-            if self._ready:
-                return
-            if self.dialect is None:
-                found = sources.dialect_of(connection)
-                if found is None:
-                    raise ConfigurationError(
-                        f"SQLTokenCache cannot tell which database a "
-                        f"{type(connection).__module__}.{type(connection).__name__} connection "
-                        "talks to; pass dialect='postgresql' or dialect='sqlite'"
-                    )
-                self.dialect, self._table = found, _quoted(self.table, found)
-            failure = self._create_table(connection)
-            if failure is not None:
-                raise ConfigurationError(
-                    f"SQLTokenCache cannot create its table {self.table!r} ({failure}); "
-                    "create it beforehand or grant CREATE on its schema"
-                )
-            self._ready = True
-
-    def _create_table(self, connection: Any) -> str | None:
-        cursor = connection.cursor()
-        try:
-            if self.dialect == "postgresql":
-                self._execute(cursor, "SELECT to_regclass(CAST(? AS TEXT))", (self._table,))
-                if cursor.fetchone()[0] is not None:
-                    connection.commit()
-                    return None  # there already: no CREATE privilege needed
-                # Processes starting together would otherwise race in the catalog.
-                creating = _lock_id(self.table, "")  # no cache key is empty
-                self._execute(
-                    cursor, "SELECT pg_advisory_xact_lock(CAST(? AS BIGINT))", (creating,)
-                )
-            self._execute(
-                cursor,
-                "CREATE TABLE IF NOT EXISTS {table} (cache_key VARCHAR(255) PRIMARY "
-                "KEY, value TEXT NOT NULL, expires_at {real} NOT NULL)",
-            )
-            self._execute(cursor, "CREATE INDEX IF NOT EXISTS {index} ON {table} (expires_at)")
-            connection.commit()
-            return None
-        except Exception as error:
-            quietly(connection.rollback)
-            return self._describe(error)
-        finally:
-            quietly(cursor.close)
+        self._table.run(None, lambda cursor: None)
 
     # -- values ----------------------------------------------------------------------------
 
@@ -231,10 +141,10 @@ class SQLTokenCache(TokenCache):
 
         def select(cursor: Any) -> Any:
             sql = "SELECT value FROM {table} WHERE cache_key = ? AND expires_at > ?"
-            self._execute(cursor, sql, (key, time.time()))
+            self._table.execute(cursor, sql, (key, time.time()))
             return cursor.fetchone()
 
-        row = self._run(key, select)
+        row = self._table.run(key, select)
         return row[0] if row is not None and isinstance(row[0], str) else None
 
     def set(self, key: str, value: str, expires_at: float | None) -> None:
@@ -253,25 +163,25 @@ class SQLTokenCache(TokenCache):
             if self.dialect == "postgresql":
                 # Rows another transaction holds are left to a later write: no waiting, so no
                 # deadlock between processes cleaning up at once.
-                self._execute(
+                self._table.execute(
                     cursor,
                     "DELETE FROM {table} WHERE cache_key IN (SELECT cache_key FROM "
                     "{table} WHERE expires_at <= ? LIMIT 1000 FOR UPDATE SKIP LOCKED)",
                     (now,),
                 )
             else:
-                self._execute(cursor, "DELETE FROM {table} WHERE expires_at <= ?", (now,))
+                self._table.execute(cursor, "DELETE FROM {table} WHERE expires_at <= ?", (now,))
 
-        self._run(key, store)
+        self._table.run(key, store)
 
     def delete_if(self, key: str, token_id: str) -> None:
         """Delete the value for ``key`` if it holds the token ``token_id``, in one statement."""
         tag = value_tag(token_id)
         sql = "DELETE FROM {table} WHERE cache_key = ? AND substr(value, 1, ?) = ?"
-        self._run(key, lambda cursor: self._execute(cursor, sql, (key, len(tag), tag)))
+        self._table.run(key, lambda cursor: self._table.execute(cursor, sql, (key, len(tag), tag)))
 
     def _upsert(self, cursor: Any, key: str, value: str, until: float) -> None:
-        self._execute(
+        self._table.execute(
             cursor,
             "INSERT INTO {table} (cache_key, value, expires_at) VALUES (?, ?, ?) "
             "ON CONFLICT (cache_key) DO UPDATE SET value = excluded.value, "
@@ -300,32 +210,35 @@ class SQLTokenCache(TokenCache):
 
     @contextmanager
     def _advisory_lock(self, key: str, wait: float, lease: float) -> Iterator[bool]:
-        lock_id = _lock_id(self.table, key)
-        with self._source.borrow() as connection:
-            self._translate(lambda: self._prepare(connection))
-            if not self._translate(lambda: self._begin_locked(connection, lock_id, wait, lease)):
+        table = self._table
+        number = lock_id(self.table, key)
+        with table.source.borrow() as connection:
+            table.translate(lambda: table.prepare(connection))
+            if not table.translate(lambda: self._begin_locked(connection, number, wait, lease)):
                 yield False
                 return
-            held = self._held_connections()
+            held = table.held()
             held[key] = connection  # this thread's reads and writes of key go through it
             try:
                 yield True
             finally:
                 del held[key]
-                self._translate(connection.commit)  # stores the token and ends the lock
+                table.translate(connection.commit)  # stores the token and ends the lock
 
-    def _begin_locked(self, connection: Any, lock_id: int, wait: float, lease: float) -> bool:
+    def _begin_locked(self, connection: Any, number: int, wait: float, lease: float) -> bool:
         cursor = connection.cursor()
         try:
             if getattr(connection, "autocommit", False) is True:
-                self._execute(cursor, "BEGIN")  # a transaction-level lock needs a transaction
-            self._execute(
+                self._table.execute(cursor, "BEGIN")  # a transaction-level lock needs a transaction
+            self._table.execute(
                 cursor,
                 "SELECT set_config('lock_timeout', ?, true), "
                 "set_config('idle_in_transaction_session_timeout', ?, true)",
                 (f"{max(1, int(wait * 1000))}ms", f"{int(lease * 1000)}ms"),
             )
-            self._execute(cursor, "SELECT pg_advisory_xact_lock(CAST(? AS BIGINT))", (lock_id,))
+            self._table.execute(
+                cursor, "SELECT pg_advisory_xact_lock(CAST(? AS BIGINT))", (number,)
+            )
             return True
         except Exception as error:
             quietly(connection.rollback)
@@ -349,118 +262,64 @@ class SQLTokenCache(TokenCache):
         finally:
             if acquired:
                 sql = "DELETE FROM {table} WHERE cache_key = ? AND value = ?"
-                self._run(None, lambda cursor: self._execute(cursor, sql, (name, owner)))
+                self._table.run(
+                    None, lambda cursor: self._table.execute(cursor, sql, (name, owner))
+                )
 
     def _take_lease(self, name: str, owner: str, lease: float) -> bool:
         """Take the lease row if it is free or expired; return whether it is now ours."""
 
         def take(cursor: Any) -> bool:
             now = time.time()
-            self._execute(
+            # Look before writing: waiters that only read keep out of the holder's way (a
+            # write would take SQLite's write lock, and the holder's store would queue).
+            self._table.execute(
+                cursor, "SELECT expires_at FROM {table} WHERE cache_key = ?", (name,)
+            )
+            row = cursor.fetchone()
+            if row is not None and row[0] > now:
+                return False
+            self._table.execute(
                 cursor,
                 "INSERT INTO {table} (cache_key, value, expires_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (cache_key) DO UPDATE SET value = excluded.value, "
                 "expires_at = excluded.expires_at WHERE {table}.expires_at <= ?",
                 (name, owner, now + lease, now),
             )
-            self._execute(cursor, "SELECT value FROM {table} WHERE cache_key = ?", (name,))
+            self._table.execute(cursor, "SELECT value FROM {table} WHERE cache_key = ?", (name,))
             row = cursor.fetchone()
             return row is not None and row[0] == owner
 
-        return bool(self._run(None, take))
-
-    # -- running statements ----------------------------------------------------------------
-
-    def _run(self, key: str | None, work: Callable[[Any], T]) -> T:
-        """Run ``work`` with a cursor, in a transaction of its own.
-
-        When this thread holds ``key``'s PostgreSQL lock, ``work`` runs in the lock's
-        transaction instead, and is committed as the lock ends.
-        """
-        held = self._held_connections().get(key) if key is not None else None
-        if held is not None:
-            return self._translate(lambda: self._with_cursor(held, work, commit=False))
-
-        def borrowed() -> T:
-            with self._source.borrow() as connection:
-                self._prepare(connection)
-                return self._with_cursor(connection, work, commit=True)
-
-        return self._translate(borrowed)
-
-    def _held_connections(self) -> dict[str, Any]:
-        """Return this thread's connections that hold a fetch lock, by cache key."""
-        held: dict[str, Any] | None = getattr(self._held, "connections", None)
-        if held is None:
-            held = self._held.connections = {}
-        return held
-
-    def _with_cursor(self, connection: Any, work: Callable[[Any], T], commit: bool) -> T:
-        cursor = connection.cursor()
-        try:
-            result = work(cursor)
-            if commit:
-                connection.commit()
-            return result
-        except BaseException:
-            if commit:
-                quietly(connection.rollback)
-            raise
-        finally:
-            quietly(cursor.close)
-
-    def _execute(self, cursor: Any, template: str, parameters: tuple[Any, ...] = ()) -> None:
-        """Execute a statement written with ``?`` for values and ``{table}`` for the table."""
-        postgres = self.dialect == "postgresql"
-        sql = (
-            template.replace("{table}", self._table)  # a checked, quoted name (`_quoted`)
-            .replace("{index}", _quoted(self.table.rpartition(".")[2] + "_expires_at", None))
-            .replace("{real}", "DOUBLE PRECISION" if postgres else "REAL")
-        )
-        if postgres:
-            sql = sql.replace("?", "%s")  # psycopg, psycopg2 and pg8000 all take %s
-        cursor.execute(sql, parameters)
-
-    def _translate(self, action: Callable[[], T]) -> T:
-        """Run ``action``, turning a driver's error into an `SQLCacheError`.
-
-        The new error names the database without its password and leads back to nothing
-        that could hold it.
-        """
-        try:
-            return action()
-        except ResharmonicsError:
-            raise
-        except Exception as error:
-            failure = SQLCacheError(f"{self._where}: {self._describe(error)}")
-        raise failure  # outside the handler: the driver's exception is not its context
-
-    def _describe(self, error: BaseException) -> str:
-        """Return the first line of a driver's error, without the URL's password."""
-        text = " ".join(str(error).strip().split("\n", 1)[0].split())
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return f"{type(error).__name__}: {text[:300]}" if text else type(error).__name__
+        return bool(self._table.run(None, take))
 
 
-def _quoted(table: str, dialect: Dialect | None) -> str:
-    """Return ``table`` quoted for SQL, after checking it is a plain (schema.)name."""
-    if not isinstance(table, str):
-        raise ConfigurationError(f"table must be a string, not {type(table).__name__}")
-    parts = table.split(".")
-    schema_allowed = dialect != "sqlite" and len(parts) == 2
-    if not (len(parts) == 1 or schema_allowed) or not all(_IDENTIFIER.fullmatch(p) for p in parts):
+def _source_of_url(
+    url: str, dialect: Dialect, timeout: float
+) -> tuple[sources.SQLiteFile | sources.PostgresPool, str]:
+    """Return the source of connections a URL names, and the URL in words without password."""
+    if dialect == "sqlite":
+        path = sources.sqlite_path(url)
+        return sources.SQLiteFile(path, timeout), f"sqlite:///{path}"
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+    except ImportError:
         raise ConfigurationError(
-            f"table must be a name of letters, digits and '_' (at most 48, not starting with "
-            f"a digit; PostgreSQL also takes schema.table), not {table!r}"
+            "SQLTokenCache needs psycopg for PostgreSQL: "
+            "pip install 'requests-resharmonics[postgres]'"
+        ) from None
+    conninfo = sources.postgres_conninfo(url)
+    where = sources.describe_url(url)
+    try:
+        conninfo_to_dict(conninfo)
+        unreadable = None
+    except Exception as error:  # psycopg's message may quote the URL: never shown
+        unreadable = type(error).__name__
+    if unreadable is not None:
+        raise ConfigurationError(
+            f"SQLTokenCache could not read its PostgreSQL URL ({unreadable}); expected a "
+            "form such as 'postgresql://user:password@host:5432/dbname'"
         )
-    return ".".join(f'"{part}"' for part in parts)
-
-
-def _lock_id(table: str, key: str) -> int:
-    """Return the 64-bit advisory lock number of a cache key of ``table``."""
-    digest = hashlib.sha256(f"requests-resharmonics\0{table}\0{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
+    return sources.PostgresPool(conninfo, timeout), where
 
 
 def _require_cryptography() -> None:
