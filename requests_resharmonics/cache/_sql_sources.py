@@ -208,7 +208,9 @@ class PostgresPool:
         if "application_name" not in conninfo_to_dict(self._conninfo):
             # Lets a DBA see whose sessions hold the fetch locks (pg_stat_activity).
             extra["application_name"] = "requests-resharmonics token cache"
-        return psycopg.connect(self._conninfo, autocommit=False, **extra)
+        # Autocommit: a lookup is one round trip, not a SELECT and a COMMIT. What needs a
+        # transaction (the fetch lock, creating the table) begins one itself.
+        return psycopg.connect(self._conninfo, autocommit=True, **extra)
 
     def _take(self) -> Any:
         with self._lock:

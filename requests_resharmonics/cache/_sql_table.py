@@ -147,6 +147,7 @@ class TokenTable:
                     connection.commit()
                     return None  # there already: no CREATE privilege needed
                 # Processes starting together would otherwise race in the catalog.
+                begin(self, connection, cursor)
                 creating = lock_id(self.name, "")  # no cache key is empty
                 self.execute(cursor, "SELECT pg_advisory_xact_lock(CAST(? AS BIGINT))", (creating,))
             for statement in _SCHEMA:
@@ -192,3 +193,9 @@ def lock_id(table: str, key: str) -> int:
     """Return the 64-bit advisory lock number of a cache key of ``table``."""
     digest = hashlib.sha256(f"requests-resharmonics\0{table}\0{key}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def begin(table: TokenTable, connection: Any, cursor: Any) -> None:
+    """Begin a transaction on a connection in autocommit mode (others begin by themselves)."""
+    if getattr(connection, "autocommit", False) is True:
+        table.execute(cursor, "BEGIN")

@@ -12,7 +12,7 @@ from ..errors import ConfigurationError
 from ..token import RENEWAL_FRACTION
 from . import _sql_sources as sources
 from ._sql_sources import DIALECTS, Dialect, quietly
-from ._sql_table import SQLCacheError, TokenTable, lock_id
+from ._sql_table import SQLCacheError, TokenTable, begin, lock_id
 from .base import TokenCache, value_tag
 from .redis import EXPIRY_MARGIN, UNKNOWN_LIFETIME_TTL
 
@@ -228,8 +228,7 @@ class SQLTokenCache(TokenCache):
     def _begin_locked(self, connection: Any, number: int, wait: float, lease: float) -> bool:
         cursor = connection.cursor()
         try:
-            if getattr(connection, "autocommit", False) is True:
-                self._table.execute(cursor, "BEGIN")  # a transaction-level lock needs a transaction
+            begin(self._table, connection, cursor)  # a transaction-level lock needs one
             self._table.execute(
                 cursor,
                 "SELECT set_config('lock_timeout', ?, true), "
