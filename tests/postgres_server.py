@@ -3,6 +3,7 @@
 The binaries come from Debian's packages (``/usr/lib/postgresql/<version>/bin``), which
 ``.ci/run`` installs. PostgreSQL refuses to run as root, so under root the server runs as
 the ``postgres`` user the package creates (or ``nobody``), in a folder given to that user.
+The benchmarks start theirs with it too (pytest is imported only to skip a test).
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 #: The superuser's password, so that URLs carry one (and tests can look for it).
 PASSWORD = "pg-Secret-7w9!"
 #: A role that may connect and use tables others made, but not create any (PostgreSQL 15
@@ -28,20 +27,28 @@ LIMITED_ROLE = "resharmonics_limited"
 LIMITED_PASSWORD = "limited-Secret-3k8"
 
 
-def binaries() -> Path:
-    """Return the folder of the newest installed PostgreSQL's binaries, or skip."""
+def find_binaries() -> Path | None:
+    """Return the folder of the newest installed PostgreSQL's binaries, if there is one."""
     found = sorted(
         glob.glob("/usr/lib/postgresql/*/bin/initdb"),
         key=lambda path: int(Path(path).parent.parent.name.split(".")[0]),
     )
-    if not found:
+    return Path(found[-1]).parent if found else None
+
+
+def binaries() -> Path:
+    """Return the folder of PostgreSQL's binaries; skip the test without them (fail in CI)."""
+    import pytest
+
+    found = find_binaries()
+    if found is None:
         if os.environ.get("CI"):
             pytest.fail("PostgreSQL is missing in CI: .ci/run must install it")
         pytest.skip(
             "PostgreSQL is not installed (apt-get install postgresql; the tests look in "
             "/usr/lib/postgresql/*/bin); CI runs these"
         )
-    return Path(found[-1]).parent
+    return found
 
 
 def free_port() -> int:
@@ -54,8 +61,8 @@ def free_port() -> int:
 class PostgresServer:
     """One PostgreSQL cluster on 127.0.0.1, started by `start` and removed by `stop`."""
 
-    def __init__(self) -> None:
-        self.bin = binaries()
+    def __init__(self, bin: Path | None = None) -> None:
+        self.bin = bin or binaries()
         self.port = free_port()
         self.folder = Path(tempfile.mkdtemp(prefix="resharmonics-pg-"))
         self.data = self.folder / "data"
