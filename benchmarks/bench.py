@@ -10,14 +10,9 @@ from __future__ import annotations
 
 import argparse
 import functools
-import multiprocessing
 import os
 import platform
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from importlib import metadata
@@ -67,6 +62,8 @@ def machine() -> str:
         "requests-oauth2client",
         "requests-auth",
         "Authlib",
+        "redis",
+        "psycopg",
         "requests-resharmonics",
     ):
         try:
@@ -129,77 +126,51 @@ def run_together(
     print(table(title, rows, ["failed", "token requests"]), flush=True)
 
 
-def run_processes(results: dict[str, Any]) -> None:
-    from workers import calls_with_shared_cache
+def run_shared_caches(args: argparse.Namespace, results: dict[str, Any]) -> None:
+    """(g) and (i): the shared caches, file, Redis, SQLite and PostgreSQL (caches.py)."""
+    import caches
 
-    rows: dict[str, dict[str, Any]] = {}
-    redis = _start_redis()
-    try:
-        caches = [("FileTokenCache", ("file", os.path.join(tempfile.mkdtemp(), "tokens.json")))]
-        if redis is not None:
-            caches.append(("RedisTokenCache", ("redis", redis[1])))
-        for name, cache in caches:
-            with RemoteFake(token_delay=0.1) as fake:
-                context = multiprocessing.get_context("spawn")
-                start, queue = context.Barrier(PROCESSES), context.Queue()
-                server = {
-                    "client_id": fake.client_id,
-                    "client_secret": fake.client_secret,
-                    "token_url": fake.token_url,
-                    "url": fake.base_url + scenarios.PATH,
-                }
-                workers = [
-                    context.Process(
-                        target=calls_with_shared_cache, args=(server, cache, 20, start, queue)
-                    )
-                    for _ in range(PROCESSES)
-                ]
-                for worker in workers:
-                    worker.start()
-                failures = sum(queue.get(timeout=120) for _ in workers)
-                for worker in workers:
-                    worker.join(30)
-                rows[f"ResharmonicsAuth + {name}"] = {
-                    "calls": 20 * PROCESSES,
-                    "failed": failures,
-                    "token requests": fake.token_requests,
-                }
-        if redis is None:
-            rows["ResharmonicsAuth + RedisTokenCache"] = {"calls": "skipped: no redis-server"}
-    finally:
-        if redis is not None:
-            redis[0].terminate()
-            redis[0].wait(10)
-    results["g"] = rows
-    print(
-        table(
-            f"(g) {PROCESSES} processes started together, 20 calls each, sharing a cache",
-            rows,
-            ["calls", "failed", "token requests"],
-        ),
-        flush=True,
-    )
-
-
-def _start_redis() -> tuple[subprocess.Popen[bytes], str] | None:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        return None
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(500):
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return process, f"redis://127.0.0.1:{port}/0"
-        time.sleep(0.02)
-    process.terminate()
-    return None
+    cold: dict[str, dict[str, Any]] = {}
+    renewals: dict[str, dict[str, Any]] = {}
+    with caches.caches() as available:
+        for name, cache in available.items():
+            row = f"ResharmonicsAuth + {name}"
+            if cache is None:
+                cold[row] = renewals[row] = {"calls": "skipped: server not installed"}
+                continue
+            if "g" in args.only:
+                cold[row] = caches.cold_start(cache)
+            if "i" in args.only:
+                renewals[row] = {**caches.renewals(cache), **caches.lookups(cache)}
+    if "g" in args.only:
+        results["g"] = cold
+        print(
+            table(
+                f"(g) {PROCESSES} processes started together, 20 calls each, sharing a cache",
+                cold,
+                ["calls", "failed", "token requests"],
+            ),
+            flush=True,
+        )
+    if "i" in args.only:
+        results["i"] = renewals
+        print(
+            table(
+                f"(i) {PROCESSES} processes sharing a cache through {caches.ROUNDS} expiries "
+                "(one call each a round); the cost of a cached lookup "
+                f"({caches.LOOKUPS} lookups)",
+                renewals,
+                [
+                    "failed",
+                    "token requests cold",
+                    "per renewal",
+                    "get p50 µs",
+                    "get p99 µs",
+                    "get+decrypt p50 µs",
+                ],
+            ),
+            flush=True,
+        )
 
 
 def run_latency(args: argparse.Namespace, results: dict[str, Any]) -> None:
@@ -263,7 +234,7 @@ def chart(results: dict[str, Any], path: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter runs, for a smoke test")
-    parser.add_argument("--only", default="abcdefgh", help="scenarios to run, e.g. 'ae'")
+    parser.add_argument("--only", default="abcdefghi", help="scenarios to run, e.g. 'ae'")
     parser.add_argument("--chart", metavar="PNG", help="also draw a chart (needs matplotlib)")
     parser.add_argument("--calls", type=int, help="calls per contender in (a) (default 3000)")
     args = parser.parse_args()
@@ -309,8 +280,8 @@ def main() -> None:
             "instant: token requests beyond the first token",
             scenarios.burst_of_401s,
         )
-    if "g" in args.only:
-        run_processes(results)
+    if "g" in args.only or "i" in args.only:
+        run_shared_caches(args, results)
     if "h" in args.only:
         run_latency(args, results)
     if args.chart:

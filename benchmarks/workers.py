@@ -6,17 +6,30 @@ from typing import Any
 
 import requests
 
-from requests_resharmonics import FileTokenCache, RedisTokenCache, ResharmonicsAuth
+from requests_resharmonics import (
+    FileTokenCache,
+    RedisTokenCache,
+    ResharmonicsAuth,
+    SQLTokenCache,
+    TokenCache,
+)
+
+
+def make_cache(kind: str, where: str) -> TokenCache:
+    """The shared cache of a kind ("file", "redis", "sql") at a path or URL."""
+    if kind == "file":
+        return FileTokenCache(where)
+    if kind == "sql":
+        return SQLTokenCache(where)
+    return RedisTokenCache(where)
 
 
 def calls_with_shared_cache(
     server: dict[str, str], cache: tuple[str, str], calls: int, start: Any, results: Any
 ) -> None:
     """Wait for the others, then make ``calls`` calls; report the failures."""
-    kind, where = cache
-    shared = FileTokenCache(where) if kind == "file" else RedisTokenCache(where)
     auth = ResharmonicsAuth(
-        server["client_id"], server["client_secret"], server["token_url"], cache=shared
+        server["client_id"], server["client_secret"], server["token_url"], cache=make_cache(*cache)
     )
     failures = 0
     with requests.Session() as session:
@@ -27,6 +40,27 @@ def calls_with_shared_cache(
             except requests.RequestException:
                 ok = False
             failures += not ok
+    results.put(failures)
+
+
+def calls_in_rounds(
+    server: dict[str, str], cache: tuple[str, str], rounds: int, barrier: Any, results: Any
+) -> None:
+    """Make one call a round, all processes together, the server expiring tokens between
+    rounds; report the failures."""
+    auth = ResharmonicsAuth(
+        server["client_id"], server["client_secret"], server["token_url"], cache=make_cache(*cache)
+    )
+    failures = 0
+    with requests.Session() as session:
+        for _ in range(rounds):
+            barrier.wait(120)
+            try:
+                ok = session.get(server["url"], auth=auth, timeout=30).status_code == 200
+            except requests.RequestException:
+                ok = False
+            failures += not ok
+            barrier.wait(120)
     results.put(failures)
 
 

@@ -17,7 +17,7 @@ from ._tokens.process import process_stats, set_renewal_workers, set_token_conne
 from ._tokens.stats import TokenStats
 from ._version import __version__
 from .auth import ResharmonicsAuth
-from .cache import FileTokenCache, MemoryTokenCache, RedisTokenCache, TokenCache
+from .cache import FileTokenCache, MemoryTokenCache, RedisTokenCache, SQLTokenCache, TokenCache
 from .errors import (
     CollectionChangedError,
     ConfigurationError,
@@ -57,6 +57,7 @@ __all__ = [
     "ResharmonicsAuth",
     "ResharmonicsError",
     "ResharmonicsSession",
+    "SQLTokenCache",
     "ShortPageError",
     "Token",
     "TokenCache",

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import requests
 
-from requests_resharmonics import FileTokenCache, RedisTokenCache, ResharmonicsAuth, TokenCache
+from requests_resharmonics import (
+    FileTokenCache,
+    RedisTokenCache,
+    ResharmonicsAuth,
+    SQLTokenCache,
+    TokenCache,
+)
 
 
 def make_cache(kind: str, where: str) -> TokenCache:
     if kind == "file":
         return FileTokenCache(where)
+    if kind == "sql":
+        return SQLTokenCache(where)
     if kind == "redis-cluster":
         return RedisTokenCache(cluster_client(where))
     return RedisTokenCache(where)
@@ -45,3 +54,27 @@ def call_twice(
         expired.wait()
         second = session.get(url, auth=auth, timeout=30)
         results.put(("second", second.status_code, len(second.history)))
+
+
+def call_timed(
+    server: dict[str, str],
+    cache: tuple[str, str],
+    lock_wait: float,
+    start: Any,
+    results: Any,
+) -> None:
+    """Call the API once when released; report the status and how long the call took.
+
+    ``lock_wait`` is how long this process waits for another's fetch lock, and so the lease
+    of its own lock.
+    """
+    auth = ResharmonicsAuth(
+        server["client_id"], server["client_secret"], server["token_url"], cache=make_cache(*cache)
+    )
+    auth._manager.lock_wait = lock_wait
+    url = server["base_url"] + "/api/v3/units"
+    with requests.Session() as session:
+        start.wait()
+        started = time.monotonic()
+        answer = session.get(url, auth=auth, timeout=60)
+        results.put((answer.status_code, time.monotonic() - started))

@@ -16,6 +16,8 @@ from requests_resharmonics._tokens import process
 from requests_resharmonics.testing import ApiRequest, FakeResharmonics
 from requests_resharmonics.testing._http import Answer, FakeHTTPServer, Incoming
 
+from .postgres_server import PostgresServer
+
 ECHO_PATH = "/api/v3/echo"
 
 # dlt reports anonymous usage to dlthub.com unless told not to; tests talk to 127.0.0.1 only.
@@ -226,6 +228,15 @@ def redis_binary() -> str:
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
     server = RedisServer(redis_binary())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of the tests' own (tests/postgres_server.py), for the session."""
+    server = PostgresServer()
     server.start()
     yield server
     server.stop()

@@ -19,6 +19,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 #: The first release of each dependency without a known credential leak.
 FIXED = {"requests": "2.33.0", "urllib3": "2.7.0", "oauthlib": "3.2.1"}
+#: The caches' own dependencies (extras): the first releases free of published advisories
+#: but the one SECURITY.rst names (redis-py's PYSEC-2023-312, filed against a server bug).
+CACHES_FIXED = {"cryptography": "50.0.0", "redis": "4.5.4", "psycopg": "3.1"}
 
 pytestmark = pytest.mark.skipif(
     not (ROOT / "tox.ini").exists(), reason="a checkout's files, not an sdist's"
@@ -44,6 +47,17 @@ def floors() -> dict[str, str]:
     return {match[1]: match[2] for match in found if match}
 
 
+def extras_floors() -> dict[str, set[str]]:
+    """Every floor the extras give each dependency (one extra may repeat another's)."""
+    found: dict[str, set[str]] = {}
+    for lines in _read("setup.cfg")["options.extras_require"].values():
+        for line in lines.split("\n"):
+            match = re.fullmatch(r"\s*([\w.-]+)(?:\[[\w,]+\])?>=([\d.]+)\s*", line)
+            if match:
+                found.setdefault(match[1], set()).add(match[2])
+    return found
+
+
 def lowest_pins() -> dict[str, str]:
     deps = _read("tox.ini")["testenv:lowest"]["deps"].split("\n")
     return dict(line.strip().split("==") for line in deps if "==" in line)
@@ -67,6 +81,15 @@ def test_the_lowest_environment_is_the_floors_on_the_oldest_python() -> None:
     for name, floor in floors().items():
         assert _version(pins[name]) == _version(floor), name
     assert _read("tox.ini")["testenv:lowest"]["basepython"] == f"python{oldest_python()}"
+
+
+def test_the_caches_floors_are_free_of_advisories_and_pinned_in_the_lowest_environment() -> None:
+    declared, pins = extras_floors(), lowest_pins()
+    for name, fixed in CACHES_FIXED.items():
+        assert len(declared[name]) == 1, f"{name}: every extra gives the same floor"
+        [floor] = declared[name]
+        assert _version(floor) >= _version(fixed), name
+        assert _version(pins[name]) == _version(floor), name
 
 
 def test_every_promised_python_is_tested_and_no_other() -> None:

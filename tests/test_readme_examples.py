@@ -61,6 +61,9 @@ def test_readme_snippets_run_against_the_fake(
         if "redis://" in code:
             redis_url = request.getfixturevalue("redis_server").url
             code = re.sub(r"redis://[\w.:/-]+", redis_url, code)
+        if "postgresql://" in code:
+            postgres_url = request.getfixturevalue("postgres").url()
+            code = re.sub(r"postgresql://[\w.:@/-]+", postgres_url, code)
         exec(compile(code, f"README.rst python block {number}", "exec"), namespace)  # noqa: S102
     first = cast(list[dict[str, Any]], namespace["first_night"])
     second = cast(list[dict[str, Any]], namespace["second_night"])
