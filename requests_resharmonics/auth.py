@@ -52,8 +52,10 @@ class ResharmonicsAuth(Credentials, AuthBase):
             URL here (the testing one is not public, so it needs ``token_url``).
         on_event: called with a `TokenEvent` for every token request, renewal, replay after
             the expiry 401 and shared-cache lookup, in the thread where it happened (a
-            worker of the shared pool for background renewals); keep it quick. Should it
-            raise, the exception is logged and the call goes on.
+            worker of the shared pool for background renewals), once no lock is held and
+            after a new token is stored: it may call this object (``valid_token()``,
+            ``token``, ``stats``) and sees the new token. Keep it quick; should it raise,
+            the exception is logged and the call goes on.
 
     ``from_env()`` builds one from the ``RESHARMONICS_*`` variables. Whitespace around the
     client id and secret is removed, whether they come from arguments
