@@ -12,13 +12,14 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from typing import Any, Callable, TypeVar, Union
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from ..errors import ConfigurationError, ResharmonicsError
 from ._sql_sources import Dialect, PostgresPool, SQLiteFile, UserConnections, dialect_of, quietly
 
 T = TypeVar("T")
-Source = Union[SQLiteFile, PostgresPool, UserConnections]
+Source = SQLiteFile | PostgresPool | UserConnections
 
 # Unquoted-identifier characters only: the name is then quoted, so it keeps its case.
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,47}")
