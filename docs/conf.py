@@ -15,7 +15,11 @@ version = release = __version__
 extensions = ["sphinx.ext.autodoc", "sphinx.ext.napoleon"]
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
-autodoc_class_signature = "separated"
+# Each constructor parameter once: the class's signature on its own line (one parameter a
+# line when long), its Args as the one list, with the types from the annotations.
+autodoc_class_signature = "mixed"
+autodoc_typehints_description_target = "documented_params"
+python_maximum_signature_line_length = 88
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 # The docstrings' examples talk to the live service: they are read, not run. The pages'
@@ -32,6 +36,9 @@ rst_prolog = """
 
 html_theme = "alabaster"
 html_static_path = ["_static"]
+html_css_files = ["wrap.css"]  # long lines of code wrap instead of being cut off
+# Wider than alabaster's 940 px (and within a 1280-px screen): most examples' lines fit whole.
+html_theme_options = {"page_width": "1180px", "sidebar_width": "230px"}
 html_title = f"requests-resharmonics {release}"
 exclude_patterns = ["_build"]
 
@@ -46,6 +53,18 @@ def _escape_the_service_name(
     lines[:] = [_URI_LOOKALIKE.sub(r"Res\\:Harmonics", line) for line in lines]
 
 
+def _no_builtin_type_docstring(
+    app: object, what: str, name: str, obj: object, options: object, lines: list[str]
+) -> None:
+    """Keep a constant's page from showing its type's docstring (dict's, tuple's...).
+
+    A constant's description is written in api.rst, under its ``autodata``.
+    """
+    if what == "data" and type(obj).__module__ == "builtins":
+        lines[:] = []
+
+
 def setup(app: Any) -> None:
-    """Connect the docstring hook."""
+    """Connect the docstring hooks."""
     app.connect("autodoc-process-docstring", _escape_the_service_name)
+    app.connect("autodoc-process-docstring", _no_builtin_type_docstring)
