@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from requests_resharmonics import __version__
@@ -26,13 +27,26 @@ napoleon_numpy_docstring = False
 # own examples run in the test suite against the fake (tests/test_readme_examples.py).
 doctest_test_doctest_blocks = ""
 
-# README.rst is also read on GitHub and PyPI, which know no Sphinx roles: its references to
-# other sections are substitutions, defined at its end for those readers and here as Sphinx
-# references, so that a section moved to another page breaks this build, not the reader.
-rst_prolog = """
-.. |exports| replace:: :ref:`exports`
-.. |configuration| replace:: :ref:`configuration`
-"""
+# README.rst is also read on GitHub and PyPI, which know no Sphinx roles: its links to the
+# pages are substitutions, defined at its end as links to the source files, and here (where
+# README.rst is the front page) as Sphinx references made from those definitions, so that a
+# page or section that moves breaks this build, not the reader.
+_README = Path(__file__).resolve().parent.parent / "README.rst"
+_LINK = re.compile(r"^\.\. \|([\w-]+)\| replace:: `([^<`]+) <([^>#]+)(?:#([\w-]+))?>`__$", re.M)
+_PAGES = {"SECURITY.rst": "security", "CHANGELOG.rst": "changelog"}
+
+
+def _readme_links(readme: str) -> str:
+    """Return README.rst's link substitutions as references to this site's pages."""
+    lines = []
+    for name, text, path, anchor in _LINK.findall(readme):
+        page = _PAGES.get(path) or path.removeprefix("docs/").removesuffix(".rst")
+        target = f":ref:`{text} <{anchor}>`" if anchor else f":doc:`{text} </{page}>`"
+        lines.append(f".. |{name}| replace:: {target}")
+    return "\n".join(lines)
+
+
+rst_prolog = _readme_links(_README.read_text(encoding="utf-8"))
 
 html_theme = "alabaster"
 html_static_path = ["_static"]
