@@ -107,6 +107,9 @@ def run_examples(
         if "redis://" in code:
             redis_url = request.getfixturevalue("redis_server").url
             code = re.sub(r"redis://[\w.:/-]+", redis_url, code)
+        if "postgresql://" in code:
+            postgres_url = request.getfixturevalue("postgres").url()
+            code = re.sub(r"postgresql://[\w.:@/-]+", postgres_url, code)
         exec(compile(code, f"{name} python block {number}", "exec"), namespace)  # noqa: S102
         namespace.setdefault("_apps_asked", []).extend(serve_new_apps(namespace, apps_seen))
     return namespace

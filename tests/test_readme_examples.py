@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, cast
+from typing import Any, cast
 
 import pytest
 
@@ -39,7 +40,7 @@ RECIPES = (
 @pytest.mark.parametrize("title", RECIPES)
 def test_each_recipe_of_the_readme_has_an_example(title: str) -> None:
     parts = re.split(r"^(.+)\n=+\n", README.read_text(encoding="utf-8"), flags=re.MULTILINE)
-    sections = dict(zip(parts[1::2], parts[2::2]))
+    sections = dict(zip(parts[1::2], parts[2::2], strict=True))
     assert ".. code-block:: python" in sections[title]
 
 
