@@ -52,6 +52,7 @@ def add_echo(fake: FakeResharmonics) -> str:
 #: plain ``pytest`` runs everything.
 RUN_ONCE = frozenset(
     {
+        "test_docs_examples",
         "test_fake",
         "test_fake_accounting",
         "test_fake_api",

@@ -8,7 +8,11 @@ and follow every link that stays on it.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
+import re
+import runpy
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -115,6 +119,68 @@ def test_the_service_api_documentation_is_linked(site: dict[str, _Page]) -> None
 
 
 def test_cross_references_lead_to_the_sections_they_name(site: dict[str, _Page]) -> None:
-    # README's "see Exports" and "the variables of Configuration" are on other pages here.
-    assert "exports.html#exports" in site["getting-started.html"].links
+    # "see Exports" and "the variables of Configuration" are on other pages here.
+    assert "exports.html" in site["getting-started.html"].links
     assert "getting-started.html#configuration" in site["cli.html"].links
+
+
+#: The pages of every site Sphinx builds, which are not pages of ours.
+GENERATED = frozenset({"genindex.html", "search.html", "py-modindex.html"})
+
+
+def test_every_page_is_one_click_from_the_front_page(site: dict[str, _Page]) -> None:
+    pages = {name for name in site if "/" not in name and name not in GENERATED}
+    linked = {urlsplit(link).path for link in site["index.html"].links}
+    assert pages - {"index.html"} <= linked
+    assert len(pages) >= 15
+
+
+def test_each_tool_has_a_page_the_readme_links(site: dict[str, _Page]) -> None:
+    readme = (ROOT / "README.rst").read_text(encoding="utf-8")
+    for page in (
+        "httpx",
+        "dlt",
+        "testing",
+        "fake-server",
+        "observability",
+        "notebooks",
+        "cli",
+        "caches",
+        "errors",
+    ):
+        assert f"<docs/{page}.rst>`__" in readme, page
+        assert f"{page}.html" in site["index.html"].links, page
+
+
+def test_the_site_defines_every_link_of_the_readme() -> None:
+    readme = (ROOT / "README.rst").read_text(encoding="utf-8")
+    defined = re.findall(r"^\.\. \|([\w-]+)\| replace::", readme, re.MULTILINE)
+    conf = runpy.run_path(str(ROOT / "docs" / "conf.py"))
+    made = re.findall(r"^\.\. \|([\w-]+)\| replace:: :(?:doc|ref):", conf["rst_prolog"], re.M)
+    assert defined and made == defined
+
+
+#: Names of __all__ that the reference leaves out for now: the room-stay statuses are
+#: being given a home of their own, and documented there.
+NOT_YET = frozenset({"ROOM_STAY_STATUSES"})
+#: The public modules, and the library each needs (an extra), if any.
+PUBLIC_MODULES = {
+    "requests_resharmonics": None,
+    "requests_resharmonics.testing": None,
+    "requests_resharmonics.cache": None,
+    "requests_resharmonics.httpx": "httpx",
+    "requests_resharmonics.httpx2": "httpx2",
+    "requests_resharmonics.dlt": "dlt",
+}
+
+
+@pytest.mark.parametrize("module", PUBLIC_MODULES)
+def test_every_public_name_is_in_the_api_reference(module: str) -> None:
+    needs = PUBLIC_MODULES[module]
+    if needs is not None and importlib.util.find_spec(needs) is None:
+        pytest.skip(f"{needs} is not installed")
+    names = importlib.import_module(module).__all__
+    reference = (ROOT / "docs" / "api.rst").read_text(encoding="utf-8")
+    directive = r"^\.\. auto\w+:: requests_resharmonics[\w.]*\.(\w+)$"
+    documented = set(re.findall(directive, reference, re.MULTILINE))
+    assert set(names) - NOT_YET - documented == set()

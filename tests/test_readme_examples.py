@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import logging
-import os
 import re
-import subprocess
-import sys
-import textwrap
-from collections.abc import Callable, Sized
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -17,54 +12,43 @@ import pytest
 from requests_resharmonics.cli import _demo as demo
 from requests_resharmonics.testing import FakeResharmonics
 
-from .test_cli import CLEAN_ENV
+from .doc_examples import (
+    DOC_PAGES,
+    ROOT,
+    example_env,
+    pytest_modules,
+    python_blocks,
+    run_examples,
+    run_test_module,
+    snippets,
+)
 
-ROOT = Path(__file__).parent.parent
-README = (ROOT / "README.rst").read_text(encoding="utf-8")
-BLOCK = re.compile(r"^\.\. code-block:: python\n\n((?:(?:    .*)?\n)+)", re.MULTILINE)
-EXAMPLES = [textwrap.dedent(block) for block in BLOCK.findall(README)]
-SNIPPETS = [block for block in EXAMPLES if "def test_" not in block]
-TEST_FILES = [block for block in EXAMPLES if "def test_" in block]
+__all__ = ["example_env"]  # a fixture, used by name
 
-MYJOB = """
-from requests_resharmonics import ResharmonicsSession
-
-
-def sync_bookings():
-    with ResharmonicsSession() as session:
-        return list(session.paginate("/api/v3/bookings", {"statuses": "CONFIRMED"}))
-"""
+README = ROOT / "README.rst"
+#: The recipes README.rst promises, each with its example.
+RECIPES = (
+    "With requests: ``auth=``",
+    "The session",
+    "A full export",
+    "A nightly sync",
+    "httpx",
+    "Tests",
+)
 
 
-def test_the_readme_has_examples_of_both_kinds() -> None:
-    assert len(SNIPPETS) >= 8
-    assert len(TEST_FILES) == 1
+@pytest.mark.parametrize("title", RECIPES)
+def test_each_recipe_of_the_readme_has_an_example(title: str) -> None:
+    parts = re.split(r"^(.+)\n=+\n", README.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    sections = dict(zip(parts[1::2], parts[2::2], strict=True))
+    assert ".. code-block:: python" in sections[title]
 
 
 def test_readme_snippets_run_against_the_fake(
-    resharmonics_env: FakeResharmonics,
-    request: pytest.FixtureRequest,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    example_env: FakeResharmonics, request: pytest.FixtureRequest
 ) -> None:
-    fake = resharmonics_env
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # FileTokenCache() writes here
-    monkeypatch.chdir(tmp_path)  # and the sync recipe its high-water mark
-    monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt"))  # dlt's pipelines, not ~/.dlt
-    namespace: dict[str, object] = {}
-    for number, block in enumerate(SNIPPETS):
-        code = (
-            block.replace("https://apiv3.rerumapp.uk", fake.base_url)
-            .replace('"my-client-id"', repr(fake.client_id))
-            .replace('"my-client-secret"', repr(fake.client_secret))
-        )
-        if "redis://" in code:
-            redis_url = request.getfixturevalue("redis_server").url
-            code = re.sub(r"redis://[\w.:/-]+", redis_url, code)
-        if "postgresql://" in code:
-            postgres_url = request.getfixturevalue("postgres").url()
-            code = re.sub(r"postgresql://[\w.:@/-]+", postgres_url, code)
-        exec(compile(code, f"README.rst python block {number}", "exec"), namespace)  # noqa: S102
+    fake = example_env
+    namespace = run_examples(snippets(README), "README.rst", fake, request)
     first = cast(list[dict[str, Any]], namespace["first_night"])
     second = cast(list[dict[str, Any]], namespace["second_night"])
     assert len(first) > 300  # a year of stays
@@ -76,21 +60,14 @@ def test_readme_snippets_run_against_the_fake(
     sync = cast(Callable[[Callable[[dict[str, Any]], None]], None], namespace["nightly_sync"])
     sync(third.append)
     assert [row["roomStayId"] for row in third] == [enquiry.id]
-    assert len(cast(Sized, namespace["stays"])) > 20  # the DataFrame of the notebook recipe
+    assert len(namespace["names"]) == 40  # the httpx recipe: four pages of ten units
+    assert namespace["response"].status_code == 200  # the auth= recipe
+    assert namespace["bookings"]["content"]  # the session's
 
 
 def test_readme_pytest_example_passes_with_the_plugin(tmp_path: Path) -> None:
-    (tmp_path / "myjob.py").write_text(MYJOB)
-    (tmp_path / "test_nightly.py").write_text(TEST_FILES[0])
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={**CLEAN_ENV, "PYTHONPATH": str(tmp_path)},
-        timeout=120,
-        check=False,
-    )
+    (module,) = pytest_modules(README)
+    result = run_test_module(module, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout
 
@@ -101,10 +78,10 @@ INVENTED = ("arrivalDate", "departureDate", "totalPrice", "nightlyRate", '["stat
 @pytest.mark.parametrize(
     "path",
     [
-        ROOT / "README.rst",
+        README,
         ROOT / "examples/quickstart.ipynb",
         Path(demo.__file__),  # the installed module, where the tests run on a wheel
-        *sorted((ROOT / "docs").glob("*.rst")),
+        *DOC_PAGES,
     ],
     ids=lambda path: path.name,
 )
@@ -113,18 +90,6 @@ def test_docs_use_only_real_field_names(path: Path) -> None:
     assert not [name for name in INVENTED if name in text]
 
 
-DOC_PAGES = sorted((ROOT / "docs").glob("*.rst"))
-
-
-@pytest.mark.parametrize("page", DOC_PAGES, ids=lambda path: path.name)
-def test_the_docs_pages_examples_run(page: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("RESHARMONICS_"):
-            monkeypatch.delenv(name)
-    logger = logging.getLogger("requests_resharmonics")  # an example may add a handler
-    monkeypatch.setattr(logger, "handlers", list(logger.handlers))
-    monkeypatch.setattr(logger, "level", logger.level)
-    namespace: dict[str, object] = {}
-    blocks = [textwrap.dedent(b) for b in BLOCK.findall(page.read_text(encoding="utf-8"))]
-    for number, block in enumerate(blocks):
-        exec(compile(block, f"{page.name} python block {number}", "exec"), namespace)  # noqa: S102
+def test_the_readme_examples_are_few() -> None:
+    # Five minutes' reading: one example a recipe; the rest is on the documentation's pages.
+    assert len(python_blocks(README)) == len(RECIPES)
