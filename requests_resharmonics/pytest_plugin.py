@@ -16,15 +16,21 @@ Mark a test to configure the server (any `FakeResharmonics` argument)::
     @pytest.mark.fake_resharmonics(token_lifetime=2, legacy_pagination=True, seed=3)
     def test_sync(fake_resharmonics): ...
 
-For cassettes recorded against the fake, fix what would otherwise change from run to run:
-``@pytest.mark.fake_resharmonics(port=8642, seed=3, today=datetime.date(2026, 11, 28))``
-(vcrpy matches requests on their host and port).
+A test marked ``vcr`` (pytest-recording) records against the fake on a fixed port,
+`CASSETTE_PORT` unless the marker names another (vcrpy matches requests on their host and
+port). When its cassette is replayed (``--record-mode=none``, pytest-recording's default, or
+``once`` with the cassette already there), no server runs: the fixtures give the test a
+`ReplayedResharmonics`, with the same addresses and dummy credentials, and the cassette
+answers. Around each such test the cassettes' placeholder token is forgotten from the
+process's token cache, so that every test starts with a token request of its own, as it
+was recorded.
 
 In the test, ``fake_resharmonics.portfolio`` adds or changes records and
 ``fake_resharmonics.add_route`` serves endpoints the fake does not model.
 
 The plugin is loaded into every pytest run of a project that installs the package: it
-imports `requests_resharmonics.testing` only when a test uses one of its fixtures.
+imports `requests_resharmonics.testing` only when a test uses one of its fixtures or is
+marked ``vcr``.
 """
 
 from __future__ import annotations
@@ -34,26 +40,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from . import _pytest_vcr
+
 if TYPE_CHECKING:
     from .testing import FakeResharmonics
 
 
-class _CassetteFixtures:
-    """pytest-recording's ``vcr_config``, registered after the plugins so that ours is used.
-
-    pytest uses the fixture registered last among plugins (and a conftest's over any).
-    """
-
-    @pytest.fixture(scope="module")
-    def vcr_config(self) -> dict[str, Any]:
-        """Return settings that keep Res:Harmonics credentials and tokens out of cassettes."""
-        from .testing import vcr_config
-
-        return vcr_config()
-
-
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the marker that configures the fake server."""
+    """Register the marker that configures the fake server, and the ``vcr_config`` fixture."""
     config.addinivalue_line(
         "markers",
         "fake_resharmonics(**options): options for the fake_resharmonics fixture's server "
@@ -61,18 +55,41 @@ def pytest_configure(config: pytest.Config) -> None:
         "today, client_secret, api_delay, ...)",
     )
     if not config.pluginmanager.has_plugin("resharmonics-cassettes"):
-        config.pluginmanager.register(_CassetteFixtures(), "resharmonics-cassettes")
+        config.pluginmanager.register(_pytest_vcr, "resharmonics-cassettes")
 
 
 @pytest.fixture
 def fake_resharmonics(request: pytest.FixtureRequest) -> Iterator[FakeResharmonics]:
-    """Run a `FakeResharmonics` server on 127.0.0.1 for the duration of one test."""
-    from .testing import FakeResharmonics
+    """Run a `FakeResharmonics` server on 127.0.0.1 for the duration of one test.
+
+    In a test replayed from a cassette, the server's stand-in (`ReplayedResharmonics`).
+    """
+    from .testing import CASSETTE_PORT, FakeResharmonics, ReplayedResharmonics
 
     marker = request.node.get_closest_marker("fake_resharmonics")
     options = dict(marker.kwargs) if marker is not None else {}
-    with FakeResharmonics(**options) as fake:
+    cassette = _cassette(request)
+    if cassette is None:
+        with FakeResharmonics(**options) as fake:
+            yield fake
+        return
+    options.setdefault("port", CASSETTE_PORT)
+    if cassette.write_protected:  # replayed only: the cassette answers everything
+        yield ReplayedResharmonics(**options)
+        return
+    fake = FakeResharmonics(**options)
+    try:
+        fake.start()
+    except OSError as error:
+        pytest.fail(
+            f"cannot record against the fake on port {options['port']}: {error.strerror}; "
+            "choose another with @pytest.mark.fake_resharmonics(port=...)",
+            pytrace=False,
+        )
+    try:
         yield fake
+    finally:
+        fake.stop()
 
 
 @pytest.fixture
@@ -85,3 +102,31 @@ def resharmonics_env(
     for name, value in fake_resharmonics.environ().items():
         monkeypatch.setenv(name, value)
     return fake_resharmonics
+
+
+@pytest.fixture(autouse=True)
+def _resharmonics_cassette_tokens(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Around a test marked ``vcr``, forget the token its cassettes replay from process memory.
+
+    Every cassette's token answer carries the same placeholder; a test that found the
+    previous test's would skip the token request its cassette holds.
+    """
+    if request.node.get_closest_marker("vcr") is None:
+        yield
+        return
+    from .cache.memory import MemoryTokenCache
+    from .testing import PLACEHOLDER_TOKEN
+
+    MemoryTokenCache.forget([PLACEHOLDER_TOKEN])
+    yield
+    MemoryTokenCache.forget([PLACEHOLDER_TOKEN])
+
+
+def _cassette(request: pytest.FixtureRequest) -> Any:
+    """Return pytest-recording's cassette for a test marked ``vcr``, else ``None``."""
+    if request.node.get_closest_marker("vcr") is None:
+        return None
+    try:
+        return request.getfixturevalue("vcr")  # None when recording is disabled
+    except pytest.FixtureLookupError:  # the marker without pytest-recording
+        return None

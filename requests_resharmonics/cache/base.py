@@ -16,6 +16,11 @@ def value_tag(token_id: str) -> str:
     return f"{VALUE_PREFIX}{token_id}:"
 
 
+def access_token_id(access_token: str) -> str:
+    """Return the id under which caches know an access token: a hash, never the token."""
+    return hashlib.sha256(access_token.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
 def value_id(value: str) -> str | None:
     """Return the token id tagged on a cached value (``v1:<id>:...``), or ``None``."""
     if not value.startswith(VALUE_PREFIX):

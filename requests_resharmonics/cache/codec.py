@@ -15,12 +15,12 @@ import hmac
 
 from ..errors import ConfigurationError
 from ..token import Token
-from .base import VALUE_PREFIX, value_id, value_tag
+from .base import VALUE_PREFIX, access_token_id, value_id, value_tag
 
 
 def token_id(token: Token) -> str:
     """Return the id under which a cache knows ``token``: a hash, never the token."""
-    return hashlib.sha256(token.access_token.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return access_token_id(token.access_token)
 
 
 class PlainCodec:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .base import TokenCache, value_id
+from .base import TokenCache, access_token_id, value_id
 
 
 class MemoryStore:
@@ -87,6 +87,27 @@ class MemoryTokenCache(TokenCache):
         finally:
             if acquired:
                 lock.release()
+
+    @classmethod
+    def forget(cls, access_tokens: Iterable[str]) -> int:
+        """Forget these access tokens under whatever keys the process holds them; return how many.
+
+        For tokens no one can use any more, such as those of a test server that stopped
+        (`FakeResharmonics` forgets its own when it stops, and the pytest plugin forgets the
+        cassettes' placeholder around each replayed test): the next auth object of their
+        client fetches a token of its own instead of inheriting a dead one. Every other
+        token stays.
+        """
+        doomed_ids = {access_token_id(token) for token in access_tokens}
+        if not doomed_ids:
+            return 0
+        store = _locate_store()
+        with store.guard:
+            held = list(store.values.items())  # a copy: set() takes no lock
+            doomed = [key for key, value in held if value_id(value) in doomed_ids]
+            for key in doomed:
+                del store.values[key]
+        return len(doomed)
 
     def __reduce__(self) -> Any:
         # Every process has its own store: a pickled cache means "the store where it lands".

@@ -17,18 +17,20 @@ Example:
 
 from __future__ import annotations
 
-from ._cassettes import PLACEHOLDER_TOKEN, vcr_config
+from ._cassettes import CASSETTE_PORT, PLACEHOLDER_TOKEN, vcr_config
 from ._fake import EXPIRED_BODY, UNAUTHORIZED_BODY, FakeResharmonics
 from ._faults import API_FAULTS
 from ._http import Answer
 from ._portfolio import Portfolio
 from ._records import HOLDING_STATUSES, ROOM_STAY_STATUSES
+from ._replayed import ReplayedResharmonics
 from ._request_log import RecordedRequest
 from ._routes import ApiRequest
 from ._tokens import TOKEN_FAULTS
 
 __all__ = [
     "API_FAULTS",
+    "CASSETTE_PORT",
     "EXPIRED_BODY",
     "HOLDING_STATUSES",
     "PLACEHOLDER_TOKEN",
@@ -40,5 +42,6 @@ __all__ = [
     "FakeResharmonics",
     "Portfolio",
     "RecordedRequest",
+    "ReplayedResharmonics",
     "vcr_config",
 ]

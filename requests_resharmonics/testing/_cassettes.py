@@ -16,6 +16,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+#: The port the pytest plugin's fake listens on in a test marked ``vcr``, unless the
+#: ``fake_resharmonics`` marker names another: vcrpy matches requests on host and port, so
+#: a cassette replays only at the address it was recorded at.
+CASSETTE_PORT = 8642
+
 #: Headers never written into a cassette: credentials, tokens, the API's apiKey scheme.
 SECRET_HEADERS = ("authorization", "proxy-authorization", "x-auth-token")
 

@@ -9,6 +9,7 @@ import threading
 from typing import Any
 
 from ..auth import ResharmonicsAuth
+from ..cache.memory import MemoryTokenCache
 from ..session import ResharmonicsSession
 from . import _controls
 from ._faults import Faults
@@ -66,6 +67,10 @@ class FakeResharmonics(Settings, Faults):
         today: the date the portfolio is built around (default: today), for tests that
             need the same data every day.
     """
+
+    #: Whether this is the stand-in of a test replayed from a cassette, with no server
+    #: (see `ReplayedResharmonics`); a test can skip its checks of the server's counters.
+    replaying: bool = False
 
     def __init__(
         self,
@@ -134,7 +139,10 @@ class FakeResharmonics(Settings, Faults):
         return self
 
     def stop(self) -> None:
-        """Stop serving, close every connection and wait for the server's threads."""
+        """Stop serving, close every connection, wait for the server's threads.
+
+        The tokens it issued are also dropped from the process's `MemoryTokenCache`.
+        """
         server, self._server = self._server, None
         if server is None:
             return
@@ -142,6 +150,10 @@ class FakeResharmonics(Settings, Faults):
         server.close()
         if self._thread is not None:
             self._thread.join(5)
+        # Its tokens die with it. Forgotten from the process's token cache, so that the next
+        # fake on this port with this client (the next test's) is not sent them: that would
+        # start its test with a 401, and record one into its cassette.
+        MemoryTokenCache.forget(self.tokens.issued_tokens)
 
     def __enter__(self) -> FakeResharmonics:
         return self.start()
