@@ -179,27 +179,77 @@ def check_url(url: str, what: str) -> str:
 
 
 def unknown_variables() -> list[str]:
-    """Return the set ``RESHARMONICS_*`` environment variables that the library does not read."""
+    """Return the set variables that look like ``RESHARMONICS_*`` ones but that no one reads.
+
+    That is every other ``RESHARMONICS_*`` name, the same names in another case (variables
+    are case-sensitive outside Windows), and names with a near miss of the prefix
+    (``RESHARMONIC_``, ``RES_HARMONICS_``).
+    """
     return sorted(
-        name
-        for name in os.environ
-        if name.upper().startswith(_PREFIX) and name.upper() not in KNOWN_VARIABLES
+        name for name in os.environ if name not in KNOWN_VARIABLES and _looks_like_ours(name)
+    )
+
+
+def misspellings() -> dict[str, str | None]:
+    """Return each set variable that no one reads, with the known one it most likely means."""
+    return {name: _meant(name) for name in unknown_variables()}
+
+
+def misspelling_note(variables: list[str]) -> str:
+    """Return ``"; X is set: did you mean Y?"`` for set misspellings of ``variables``, or ``""``.
+
+    For errors about a missing variable, which a typo in its name is the likeliest cause of.
+    """
+    return "".join(
+        f"; {name} is set: did you mean {meant}?"
+        for name, meant in misspellings().items()
+        if meant in variables
     )
 
 
 def warn_about_unknown_variables() -> None:
-    """Warn about each set ``RESHARMONICS_*`` variable the library does not read.
+    """Warn about each set variable that looks like a ``RESHARMONICS_*`` one but is not read.
 
     A misspelt variable is not an error (the settings may come from arguments), but it
     leaves its setting at the default, which may send the credentials to production.
     """
-    for name in unknown_variables():
-        close = difflib.get_close_matches(name.upper(), sorted(KNOWN_VARIABLES), n=1)
-        if close:
-            hint = f"did you mean {close[0]}?"
+    for name, meant in misspellings().items():
+        if meant is not None:
+            hint = f"did you mean {meant}?"
         else:
             hint = "the library reads " + ", ".join(sorted(KNOWN_VARIABLES - _FAKE_VARIABLES))
         warn(f"{name} is set, but requests-resharmonics does not read it: {hint}")
+
+
+def _squashed(name: str) -> str:
+    """Return a name in capitals with its separators removed: ``RES_HARMONICS-ID`` is alike."""
+    return "".join(character for character in name.upper() if character.isalnum())
+
+
+_SQUASHED_KNOWN = {_squashed(name): name for name in KNOWN_VARIABLES}
+_SQUASHED_PREFIX = _squashed(_PREFIX)
+
+
+def _looks_like_ours(name: str) -> bool:
+    if name.upper().startswith(_PREFIX):
+        return True
+    squashed = _squashed(name)
+    if not squashed.startswith("RE"):  # cheap: most variables are not worth comparing
+        return False
+    # A prefix one letter or two away from RESHARMONICS: dropped, doubled or swapped letters.
+    return any(
+        difflib.SequenceMatcher(None, squashed[:length], _SQUASHED_PREFIX).ratio() >= 0.85
+        for length in range(len(_SQUASHED_PREFIX) - 1, len(_SQUASHED_PREFIX) + 2)
+    )
+
+
+def _meant(name: str) -> str | None:
+    """Return the known variable ``name`` most likely means, or ``None``."""
+    exact = _SQUASHED_KNOWN.get(_squashed(name))
+    if exact is not None:
+        return exact
+    close = difflib.get_close_matches(name.upper(), sorted(KNOWN_VARIABLES), n=1)
+    return close[0] if close else None
 
 
 def warn_if_environments_differ(token_url_value: str, base_url_value: str) -> None:

@@ -291,6 +291,7 @@ def credentials_from_env(
             "missing Res:Harmonics credentials: set "
             + " and ".join(missing)
             + " (or pass client_id= and client_secret=)"
+            + _config.misspelling_note(missing)
         )
     return client_id, client_secret
 

@@ -22,6 +22,7 @@ import pytest
 import requests
 
 from requests_resharmonics import (
+    ConfigurationError,
     ConfigurationWarning,
     ResharmonicsAuth,
     ResharmonicsSession,
@@ -84,6 +85,56 @@ def test_a_misspelt_variable_is_named_with_the_one_meant(
     # The warning points at the caller's line, not into the library.
     assert caught[0].filename == __file__
     assert auth.token_url == "https://auth.rerumapp.uk/oauth2/token"
+
+
+@pytest.mark.parametrize(
+    ("variable", "meant"),
+    [
+        ("RESHARMONIC_CLIENT_ID", "RESHARMONICS_CLIENT_ID"),
+        ("RES_HARMONICS_TOKEN_URL", "RESHARMONICS_TOKEN_URL"),
+        ("resharmonics_base_url", "RESHARMONICS_BASE_URL"),
+        ("Resharmonics_Scope", "RESHARMONICS_SCOPE"),
+        ("RESHARMONCIS_ENVIRONMENT", "RESHARMONICS_ENVIRONMENT"),
+    ],
+)
+def test_a_near_miss_of_the_prefix_or_its_case_is_named_with_the_one_meant(
+    clean_env: pytest.MonkeyPatch, variable: str, meant: str
+) -> None:
+    for name in list(os.environ):
+        if "HARMON" in name.upper():
+            clean_env.delenv(name)
+    clean_env.setenv(variable, "https://127.0.0.1:1/x")
+    with pytest.warns(ConfigurationWarning) as caught:
+        ResharmonicsAuth("id", "secret")
+    assert [str(warning.message) for warning in caught] == [
+        f"{variable} is set, but requests-resharmonics does not read it: did you mean {meant}?"
+    ]
+
+
+def test_variables_of_other_programs_are_not_taken_for_typos(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    for name in ("REQUESTS_CA_BUNDLE", "RESOURCE_DIR", "RESULTS_HOME", "REMOTE_HARMONY", "RES"):
+        clean_env.setenv(name, "x")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConfigurationWarning)
+        ResharmonicsAuth("id", "secret")
+
+
+def test_missing_credentials_name_the_typo_that_left_them_missing(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    clean_env.setenv("RESHARMONIC_CLIENT_ID", "id")
+    clean_env.setenv("RES_HARMONICS_CLIENT_SECRET", "a-secret-of-the-test")
+    with pytest.raises(ConfigurationError) as caught:
+        ResharmonicsSession()
+    assert str(caught.value) == (
+        "missing Res:Harmonics credentials: set RESHARMONICS_CLIENT_ID and "
+        "RESHARMONICS_CLIENT_SECRET (or pass client_id= and client_secret=); "
+        "RESHARMONIC_CLIENT_ID is set: did you mean RESHARMONICS_CLIENT_ID?; "
+        "RES_HARMONICS_CLIENT_SECRET is set: did you mean RESHARMONICS_CLIENT_SECRET?"
+    )
+    assert "a-secret-of-the-test" not in str(caught.value)
 
 
 def test_a_token_from_the_fake_bound_for_the_production_api_is_warned_about(

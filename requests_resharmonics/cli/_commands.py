@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import warnings
 from collections.abc import Sequence
@@ -53,10 +54,10 @@ def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.run(args))
     except ConfigurationError as error:
-        _fail(str(error))
+        _fail(_in_flags(str(error)))
         return EXIT_USAGE
     except ResharmonicsError as error:
-        _fail(str(error))
+        _fail(_in_flags(str(error)))
         return EXIT_FAILED
     except requests.HTTPError as error:
         answer = error.response
@@ -85,7 +86,7 @@ def _show_warning(
     line: str | None = None,
 ) -> None:
     if issubclass(category, ConfigurationWarning):
-        print(f"resharmonics: warning: {message}", file=sys.stderr)
+        print(f"resharmonics: warning: {_in_flags(str(message))}", file=sys.stderr)
     else:  # another library's warning: as Python shows it
         sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
@@ -190,18 +191,40 @@ def _credential_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+#: The library's errors name its arguments (``pass client_id=``); the command line's name its
+#: flags. Only a name followed by ``=`` and no value is an argument: ``?scope=read`` in a URL
+#: is left alone.
+_ARGUMENT = re.compile(
+    r"(?<![\w?&.])(client_id|client_secret|token_url|base_url|scope|environment)=(?![^\s),;])"
+)
+
+
+def _in_flags(message: str) -> str:
+    """Return a library message with its argument names (``client_id=``) as flags."""
+    return _ARGUMENT.sub(lambda match: "--" + match.group(1).replace("_", "-"), message)
+
+
 def _session(args: argparse.Namespace) -> ResharmonicsSession:
-    return ResharmonicsSession(
+    cache = None if args.no_cache else _file_cache()
+    session = ResharmonicsSession(
         args.client_id,
         args.client_secret,
         token_url=args.token_url,
         base_url=args.base_url,
         environment=args.environment,
         scope=args.scope,
-        cache=None if args.no_cache else _file_cache(),
+        cache=cache,
         # One run is one process: nothing would be left to use a background renewal.
         background_renewal=False,
     )
+    if cache is None and not args.no_cache:
+        # Otherwise a shell loop silently buys a token per run, each one billed.
+        _say(
+            "note: tokens cannot be reused between runs without the file cache, so each run "
+            "requests a new one; pip install 'requests-resharmonics[file]' to reuse them "
+            "(or pass --no-cache to say that a token per run is meant)"
+        )
+    return session
 
 
 def _file_cache() -> TokenCache | None:
@@ -308,7 +331,7 @@ def _export_failed(error: BaseException, count: int, total: int | None, output: 
         _say(progress_line("terminated", count, total, output))
         return EXIT_TERMINATED
     if isinstance(error, ResharmonicsError):
-        _fail(str(error))
+        _fail(_in_flags(str(error)))
     elif isinstance(error, requests.RequestException):
         _fail(_describe_failure(error))
     if started:
