@@ -63,6 +63,11 @@ def main(work: Path) -> int:
         top = archive.getnames()[0].split("/")[0]
         sdist_names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
         missing += [f"sdist: {name}" for name in IN_SDIST if name not in sdist_names]
+        missing += [
+            f"(the sdist must not carry {name})"
+            for name in sorted(sdist_names)
+            if name.startswith(".ci/") or "__pycache__" in name or name.endswith((".pyc", ".pyo"))
+        ]
         unpacked = work / "unpacked"
         shutil.rmtree(unpacked, ignore_errors=True)
         archive.extractall(unpacked)  # noqa: S202 - our own, just-built archive
