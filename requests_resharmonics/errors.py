@@ -7,6 +7,7 @@ them carries the client secret, an access token or an ``Authorization`` header i
 from __future__ import annotations
 
 import requests
+from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 
 
 class ResharmonicsError(Exception):
@@ -100,6 +101,135 @@ class TokenRequestError(ResharmonicsError, requests.RequestException):
         if retryable is None:
             retryable = status_code is None or status_code == 429 or status_code >= 500
         self.retryable = retryable
+
+
+class RefusedTokenRequestError(TokenRequestError):
+    """The token endpoint refused with an OAuth 2 error code (``invalid_client``...).
+
+    Each code has a subclass that also derives from oauthlib's error for it, as
+    requests-oauthlib raises it: code written for `requests_oauthlib.OAuth2Session`
+    (``except InvalidClientError:``, ``except OAuth2Error:``) catches it as it did. Its
+    message is ours, and oauthlib's fields that would come from the request (``client_id``,
+    ``scopes``...) are ``None``: the request holds the credentials.
+
+    Example:
+        >>> from oauthlib.oauth2 import InvalidClientError
+        >>> try:
+        ...     session.fetch_token()
+        ... except InvalidClientError as error:  # also a TokenRequestError
+        ...     print(error.error, error.status_code)
+        invalid_client 400
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        error: str | None = None,
+        description: str | None = None,
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            status_code=status_code,
+            error=error,
+            description=description,
+            retryable=retryable,
+        )
+        # What oauthlib's own __init__ would set; it is not called, its message not wanted.
+        self.uri: str | None = None
+        self.state: str | None = None
+        self.redirect_uri = self.client_id = self.scopes = None
+        self.response_type = self.response_mode = self.grant_type = None
+
+
+class InvalidRequestTokenError(RefusedTokenRequestError, oauth2_errors.InvalidRequestError):  # type: ignore[misc]
+    """``invalid_request``: also oauthlib's `InvalidRequestError`."""
+
+
+class InvalidClientTokenError(RefusedTokenRequestError, oauth2_errors.InvalidClientError):  # type: ignore[misc]
+    """``invalid_client`` (a wrong client id or secret): also oauthlib's `InvalidClientError`."""
+
+
+class InvalidGrantTokenError(RefusedTokenRequestError, oauth2_errors.InvalidGrantError):  # type: ignore[misc]
+    """``invalid_grant``: also oauthlib's `InvalidGrantError`."""
+
+
+class UnauthorizedClientTokenError(
+    RefusedTokenRequestError,
+    oauth2_errors.UnauthorizedClientError,  # type: ignore[misc]
+):
+    """``unauthorized_client``: also oauthlib's `UnauthorizedClientError`."""
+
+
+class UnsupportedGrantTypeTokenError(
+    RefusedTokenRequestError,
+    oauth2_errors.UnsupportedGrantTypeError,  # type: ignore[misc]
+):
+    """``unsupported_grant_type``: also oauthlib's `UnsupportedGrantTypeError`."""
+
+
+class InvalidScopeTokenError(RefusedTokenRequestError, oauth2_errors.InvalidScopeError):  # type: ignore[misc]
+    """``invalid_scope``: also oauthlib's `InvalidScopeError`."""
+
+
+class AccessDeniedTokenError(RefusedTokenRequestError, oauth2_errors.AccessDeniedError):  # type: ignore[misc]
+    """``access_denied``: also oauthlib's `AccessDeniedError`."""
+
+
+class ServerTokenError(RefusedTokenRequestError, oauth2_errors.ServerError):  # type: ignore[misc]
+    """``server_error``: also oauthlib's `ServerError`."""
+
+
+class TemporarilyUnavailableTokenError(
+    RefusedTokenRequestError,
+    oauth2_errors.TemporarilyUnavailableError,  # type: ignore[misc]
+):
+    """``temporarily_unavailable``: also oauthlib's `TemporarilyUnavailableError`."""
+
+
+class CustomOAuth2TokenError(RefusedTokenRequestError, oauth2_errors.CustomOAuth2Error):  # type: ignore[misc]
+    """Any other error code: also oauthlib's `CustomOAuth2Error`, as requests-oauthlib raises."""
+
+
+_REFUSALS: dict[str, type[RefusedTokenRequestError]] = {
+    "invalid_request": InvalidRequestTokenError,
+    "invalid_client": InvalidClientTokenError,
+    "invalid_grant": InvalidGrantTokenError,
+    "unauthorized_client": UnauthorizedClientTokenError,
+    "unsupported_grant_type": UnsupportedGrantTypeTokenError,
+    "invalid_scope": InvalidScopeTokenError,
+    "access_denied": AccessDeniedTokenError,
+    "server_error": ServerTokenError,
+    "temporarily_unavailable": TemporarilyUnavailableTokenError,
+}
+
+
+def token_request_error(
+    message: str,
+    *,
+    status_code: int | None = None,
+    error: str | None = None,
+    description: str | None = None,
+    retryable: bool | None = None,
+) -> TokenRequestError:
+    """Return the `TokenRequestError` for a failed token request: by its error code, if any.
+
+    An OAuth 2 error code makes it a `RefusedTokenRequestError` of the code's subclass (an
+    unknown code: `CustomOAuth2TokenError`); without one it is a plain `TokenRequestError`.
+    """
+    if not error:
+        cls: type[TokenRequestError] = TokenRequestError
+    else:
+        cls = _REFUSALS.get(error, CustomOAuth2TokenError)
+    return cls(
+        message,
+        status_code=status_code,
+        error=error,
+        description=description,
+        retryable=retryable,
+    )
 
 
 class PaginationError(ResharmonicsError):

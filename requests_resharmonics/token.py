@@ -87,7 +87,8 @@ class Token:
             "token_type": self.token_type,
         }
         if self.expires_at is not None:
-            result["expires_in"] = max(int(self.expires_at - now), 0)
+            # Rounded, not truncated: a 3600-s token read just after its fetch says 3600.
+            result["expires_in"] = max(round(self.expires_at - now), 0)
             result["expires_at"] = self.expires_at
         if self.scope:
             result["scope"] = self.scope
