@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import threading
 import time
@@ -21,8 +22,9 @@ from .._json import json_document
 from .._retries import DEFAULT_TOKEN_RETRIES
 from ..cache.base import cache_key
 from ..cache.codec import PlainCodec, SealedCodec
-from ..errors import TokenRequestError
+from ..errors import TokenRequestError, token_request_error
 from ..token import Token, is_header_safe, jwt_expiry, positive_seconds
+from . import answer_hooks
 from . import process as _process
 
 DEFAULT_TIMEOUT = 10.0
@@ -69,6 +71,10 @@ class TokenEndpoint:
         self.timeout = timeout
         self.retries = retries
         self.client = BackendApplicationClient(client_id, scope=scope)
+        #: Called with each token answer (a `requests.Response`) before it is read, each
+        #: returning the answer to read: requests-oauthlib's ``access_token_response``
+        #: compliance hooks. A set, as `OAuth2Session.compliance_hook` holds them.
+        self.answer_hooks: set[answer_hooks.AnswerHook] = set()
         self._session: requests.Session | None = None
         self._session_lock = threading.Lock()
 
@@ -86,6 +92,18 @@ class TokenEndpoint:
 
     def __repr__(self) -> str:
         return f"TokenEndpoint(token_url={self.token_url!r}, client_id={self.client_id!r})"
+
+    def matches(self, client_id: str | None, client_secret: str | None) -> bool:
+        """Return whether these are this endpoint's client id and secret (``None``: any).
+
+        The secret is compared in constant time.
+        """
+        if client_id is not None and client_id.strip() != self.client_id:
+            return False
+        if client_secret is None:
+            return True
+        given = client_secret.strip().encode("utf-8", "surrogatepass")
+        return hmac.compare_digest(given, self._client_secret.encode("utf-8", "surrogatepass"))
 
     def secrets(self) -> tuple[str, ...]:
         """Return the strings that must never appear in messages: the secret and its encodings."""
@@ -162,7 +180,20 @@ class TokenEndpoint:
         reply = self._post(form)
         if isinstance(reply, TokenRequestError):
             return reply
+        if self.answer_hooks:
+            reply = self._through_hooks(reply)
+            if isinstance(reply, TokenRequestError):
+                return reply
         return self._read_answer(reply, sent_at)
+
+    def _through_hooks(self, reply: _Reply) -> _Reply | TokenRequestError:
+        """Pass the answer through the `answer_hooks` (see `answer_hooks.run`)."""
+        passed = answer_hooks.run(
+            self.answer_hooks, reply.status, reply.headers, reply.content, self.token_url
+        )
+        if isinstance(passed, str):
+            return self._error(passed, reply.status)
+        return _Reply(passed.status_code, passed.headers, passed.content or b"", reply.attempts)
 
     def _post(self, form: _Form) -> _Reply | TokenRequestError:
         """Send the token request; return its bounded answer, or the error."""
@@ -177,6 +208,9 @@ class TokenEndpoint:
                     allow_redirects=False,
                     stream=True,
                     proxies=self._proxies,
+                    # An auth of its own, so that requests does not put a ~/.netrc entry for
+                    # the token host in place of the client's credentials.
+                    auth=_as_prepared,
                 )
             except requests.ConnectionError as error:
                 if watch.expired or _timed_out(error):
@@ -220,7 +254,7 @@ class TokenEndpoint:
     ) -> TokenRequestError:
         where = f"{self.token_url}{_config.default_note(self.token_url)}"
         message = self.scrub(f"token request to {where} {what}")
-        return TokenRequestError(
+        return token_request_error(
             message,
             status_code=status_code,
             error=self.scrub(error) if error else error,
@@ -397,6 +431,11 @@ class _Reply:
 
     def __repr__(self) -> str:
         return f"<token endpoint answer: HTTP {self.status}, {len(self.content)} bytes>"
+
+
+def _as_prepared(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    """Leave the token request's headers as `_Form` made them."""
+    return request
 
 
 def _json_object(content: bytes) -> dict[str, Any] | None:
