@@ -11,7 +11,12 @@ import requests
 from oauthlib.oauth2 import BackendApplicationClient
 from requests_oauthlib import OAuth2Session
 
-from requests_resharmonics import ConfigurationError, ResharmonicsAuth, ResharmonicsSession
+from requests_resharmonics import (
+    ConfigurationError,
+    ConfigurationWarning,
+    ResharmonicsAuth,
+    ResharmonicsSession,
+)
 from requests_resharmonics.testing import FakeResharmonics
 
 
@@ -63,10 +68,12 @@ def test_environment_presets(monkeypatch: pytest.MonkeyPatch) -> None:
     )
     assert testing.base_url == "https://apiv3.resharmonics-dev.com"
     monkeypatch.setenv("RESHARMONICS_BASE_URL", "https://proxy.example.com/resharmonics")
-    assert ResharmonicsSession("id", "secret").base_url == "https://proxy.example.com/resharmonics"
-    assert (
-        ResharmonicsSession("id", "secret").url_for("/api/v3/units")
-        == "https://proxy.example.com/resharmonics/api/v3/units"
+    # Production's token URL beside another API address is warned about (it is meant here).
+    with pytest.warns(ConfigurationWarning, match="is not the production API"):
+        proxied = ResharmonicsSession("id", "secret")
+    assert proxied.base_url == "https://proxy.example.com/resharmonics"
+    assert proxied.url_for("/api/v3/units") == (
+        "https://proxy.example.com/resharmonics/api/v3/units"
     )
 
 
@@ -107,8 +114,10 @@ def test_token_dict_and_fetch_token(fake_resharmonics: FakeResharmonics) -> None
 
 def test_fetch_token_refuses_other_credentials(fake_resharmonics: FakeResharmonics) -> None:
     session = fake_resharmonics.session()
-    with pytest.raises(ConfigurationError, match="takes no arguments"):
+    with pytest.raises(ConfigurationError, match="create another session for another token"):
         session.fetch_token("https://elsewhere.example.com/token", client_secret="x")
+    with pytest.raises(ConfigurationError, match="uses the session's own client id and secret"):
+        session.fetch_token(client_secret="x")
     assert session.fetch_token(session.token_url)["access_token"]
 
 
