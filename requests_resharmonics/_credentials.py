@@ -103,6 +103,11 @@ class Credentials:
         return self._manager.endpoint.scope
 
     @property
+    def client_auth(self) -> str:
+        """How the client authenticates: ``"basic"`` (an HTTP Basic header) or ``"post"``."""
+        return self._manager.endpoint.client_auth
+
+    @property
     def allowed_hosts(self) -> frozenset[str] | None:
         """The hosts that may receive the token, or ``None`` for every host it is used with.
 
@@ -154,6 +159,26 @@ class Credentials:
         if listener is not None and not callable(listener):
             raise ConfigurationError("on_new_token must be callable with a Token")
         self._manager.on_new_token = listener
+
+    @property
+    def token_answer_hooks(self) -> set[Callable[[Any], Any]]:
+        """Called with each token answer, a `requests.Response`, before it is read.
+
+        Each returns the answer to read, possibly changed: requests-oauthlib's
+        ``access_token_response`` compliance hooks, which `ResharmonicsSession` keeps here.
+        They run for every token request, renewals included (never for a token found in a
+        shared cache), in the thread that makes it; the answer's ``request`` is ``None``.
+        Add to the set to register one.
+        """
+        return self._manager.endpoint.answer_hooks
+
+    def holds(self, client_id: str | None, client_secret: str | None) -> bool:
+        """Return whether these are this object's client id and secret (``None``: any).
+
+        For code that is handed credentials to check against ours; the secret is compared
+        in constant time and never stored again.
+        """
+        return self._manager.endpoint.matches(client_id, client_secret)
 
     def now(self) -> float:
         """Return the time, in seconds since the epoch, that token expiry is measured by."""

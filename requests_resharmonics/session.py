@@ -10,9 +10,10 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests_oauthlib import OAuth2Session
 
-from . import _config
+from . import _config, _oauth2session
 from ._display import html_repr, plain_repr, token_state
 from ._export.export import DEFAULT_PAGE_SIZE, Export, PageProgress, paginate_session
+from ._oauth2session import ComplianceHooks, TokenDictUpdater
 from ._retries import DEFAULT_API_RETRIES, DEFAULT_TOKEN_RETRIES, RetriesSetting, api_retry
 from ._tokens.endpoint import DEFAULT_TIMEOUT
 from ._tokens.events import TokenEvent
@@ -30,17 +31,16 @@ POOL_SIZE = 32
 #: call passes its own ``timeout``: requests would otherwise wait for ever.
 DEFAULT_API_TIMEOUT = 60.0
 
-#: `OAuth2Session` arguments that cannot apply to the client-credentials grant.
-_REFUSED = {
-    "auto_refresh_url": "tokens are renewed automatically, from token_url",
-    "auto_refresh_kwargs": "tokens are renewed automatically, from token_url",
-    "redirect_uri": "the client-credentials grant has no redirect",
-    "state": "the client-credentials grant has no authorization step",
-    "pkce": "the client-credentials grant has no authorization step",
-    "client": "the session's client is oauthlib's BackendApplicationClient",
-}
-
 ApiTimeout = float | tuple[float, float] | None
+
+_FIXED_CLIENT = (
+    "the session's client id is fixed when it is created (its secret and cached tokens "
+    "belong to it); create another ResharmonicsSession(client_id=..., client_secret=...)"
+)
+_NO_AUTHORIZATION = (
+    "ResharmonicsSession.{}() does not apply: the client-credentials grant has no "
+    "authorization step; the session fetches its tokens with fetch_token() or on first use"
+)
 
 
 class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
@@ -89,7 +89,10 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
 
     The `OAuth2Session` arguments that cannot apply to client credentials
     (``auto_refresh_url``, ``auto_refresh_kwargs``, ``redirect_uri``, ``state``, ``pkce``,
-    ``client``) are refused with a `ConfigurationError` that names them.
+    ``client``) are refused with a `ConfigurationError` that names them and what to do
+    instead; so is every other requests-oauthlib idiom that the session cannot honour (see
+    "Coming from requests-oauthlib" in the documentation). Token requests do not go through
+    the session's ``send``: a mock of it sees API calls only.
     """
 
     def __init__(
@@ -117,7 +120,7 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         on_event: Callable[[TokenEvent], object] | None = None,
         **kwargs: Any,
     ) -> None:
-        _refuse(kwargs)
+        _oauth2session.refuse_arguments(kwargs)
         self.api_timeout = _api_timeout(api_timeout)
         if token_updater is not None and not callable(token_updater):
             raise ConfigurationError("token_updater must be callable with the token dict")
@@ -152,13 +155,16 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         # OAuth2Session sets a do-nothing lambda here; ours adds the token, and pickles.
         self.auth = auth
         self._resharmonics_auth = auth
+        self.compliance_hook = ComplianceHooks(
+            access_token_response=auth.token_answer_hooks, protected_request=set()
+        )
         if token is not None:
             if not isinstance(token, Mapping):
                 raise ConfigurationError(f"token must be a dict, not {type(token).__name__}")
             self.token = dict(token)
         self.token_updater = token_updater
         if token_updater is not None:
-            auth.on_new_token = _TokenDictUpdater(token_updater, auth)
+            auth.on_new_token = TokenDictUpdater(token_updater, auth)
 
     @property
     def token_url(self) -> str:
@@ -191,9 +197,54 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
 
     @property
     def access_token(self) -> str | None:
-        """The current access token string, or ``None`` before the first fetch."""
+        """The current access token string, or ``None`` before the first fetch.
+
+        Assigning one makes the session use it from now on (its expiry read from the token
+        if it is a JWT, else unknown: used until the API refuses it); deleting it, or
+        assigning ``None``, makes the next call fetch a token.
+        """
         token = self._resharmonics_auth.token
         return token.access_token if token is not None else None
+
+    @access_token.setter
+    def access_token(self, value: str | None) -> None:
+        auth = self._resharmonics_auth
+        token = Token.from_dict({"access_token": value}, auth.now()) if value else None
+        auth.set_token(token)
+
+    @access_token.deleter
+    def access_token(self) -> None:
+        self._resharmonics_auth.set_token(None)
+
+    @property
+    def client_id(self) -> str:
+        """The client id tokens are requested for; fixed when the session is created."""
+        return self._resharmonics_auth.client_id
+
+    @client_id.setter
+    def client_id(self, value: str) -> None:
+        raise ConfigurationError(_FIXED_CLIENT)
+
+    @client_id.deleter
+    def client_id(self) -> None:
+        raise ConfigurationError(_FIXED_CLIENT)
+
+    @property
+    def scope(self) -> str | None:
+        """The scope tokens are requested with; fixed when the session is created."""
+        auth: ResharmonicsAuth | None = self.__dict__.get("_resharmonics_auth")
+        return auth.scope if auth is not None else None
+
+    @scope.setter
+    def scope(self, value: str | Iterable[str] | None) -> None:
+        if "_resharmonics_auth" not in self.__dict__:
+            return  # OAuth2Session.__init__ sets it before ours exists
+        if _oauth2session.same_scope(value, self.scope):
+            return
+        raise ConfigurationError(
+            "the session's scope is fixed when it is created (its tokens are asked for with "
+            "it); create another ResharmonicsSession(scope=...) for another scope"
+        )
 
     @property
     def authorized(self) -> bool:
@@ -202,16 +253,14 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         return token is not None and not token.is_expired(self._resharmonics_auth.now())
 
     def fetch_token(self, token_url: str | None = None, **kwargs: Any) -> dict[str, Any]:
-        """Fetch a new token now and return it as a dict; takes no arguments.
+        """Fetch a new token now and return it as a dict.
 
-        The arguments of `OAuth2Session.fetch_token` are refused rather than ignored: the
-        session's credentials and token URL are fixed when it is created.
+        `OAuth2Session.fetch_token`'s arguments are taken when they ask for what the session
+        does anyway (its own token URL, client id and secret, ``auth=HTTPBasicAuth`` of
+        them, ``include_client_id`` matching ``client_auth``); any other is refused, naming
+        where that setting lives, rather than ignored.
         """
-        if (token_url is not None and token_url != self.token_url) or kwargs:
-            raise ConfigurationError(
-                "ResharmonicsSession.fetch_token() takes no arguments; create another session "
-                "for other credentials or another token URL"
-            )
+        self._check_token_arguments("fetch_token", token_url, kwargs)
         self._resharmonics_auth.fetch_token()
         return self.token
 
@@ -221,8 +270,48 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         return self.token
 
     def refresh_token(self, token_url: str | None = None, **kwargs: Any) -> dict[str, Any]:
-        """Fetch a new token: client credentials have no refresh token, so renewal is a fetch."""
-        return self.fetch_token(token_url, **kwargs)
+        """Fetch a new token: client credentials have no refresh token, so renewal is a fetch.
+
+        Takes the arguments `fetch_token` takes; ``refresh_token=`` is refused.
+        """
+        self._check_token_arguments("refresh_token", token_url, kwargs)
+        self._resharmonics_auth.fetch_token()
+        return self.token
+
+    def _check_token_arguments(
+        self, method: str, token_url: str | None, kwargs: dict[str, Any]
+    ) -> None:
+        auth = self._resharmonics_auth
+        _oauth2session.check_token_arguments(
+            method,
+            {"token_url": token_url, **kwargs},
+            token_url=auth.token_url,
+            client_auth=auth.client_auth,
+            scope=auth.scope,
+            holds=auth.holds,
+        )
+
+    def register_compliance_hook(self, hook_type: str, hook: Callable[..., Any]) -> None:
+        """Register a requests-oauthlib compliance hook, run as `OAuth2Session` runs it.
+
+        ``"access_token_response"`` hooks get each token answer (a `requests.Response`,
+        whose ``request`` is ``None``) before it is read, and return the answer to read;
+        they run for every token request, renewals included. ``"protected_request"`` hooks
+        get ``(url, headers, data)`` before each call that is not ``withhold_token``, and
+        return them. The refresh-token hooks and ``"access_token_request"`` are refused
+        with a `ConfigurationError` saying why; an unknown type too.
+        """
+        if not callable(hook):
+            raise ConfigurationError(f"a compliance hook must be callable, not {hook!r}")
+        self.compliance_hook[hook_type].add(hook)
+
+    def authorization_url(self, url: str, state: str | None = None, **kwargs: Any) -> Any:
+        """Refused: the client-credentials grant has no authorization step."""
+        raise ConfigurationError(_NO_AUTHORIZATION.format("authorization_url"))
+
+    def token_from_fragment(self, authorization_response: str) -> Any:
+        """Refused: the client-credentials grant has no authorization step."""
+        raise ConfigurationError(_NO_AUTHORIZATION.format("token_from_fragment"))
 
     def url_for(self, url: str) -> str:
         """Return ``url`` joined to `base_url` when it is relative (``/api/v3/bookings``)."""
@@ -244,12 +333,17 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         added by the session's `ResharmonicsAuth`. ``withhold_token=True`` sends no token.
         A call without its own ``timeout`` gets `api_timeout`.
         """
+        kwargs = _oauth2session.by_keyword(args, kwargs)
+        url = self.url_for(url)
         if withhold_token:
             kwargs["auth"] = _no_auth
-        # requests.Session.request's seventh argument after the URL is the timeout.
-        if "timeout" not in kwargs and len(args) < 7:
-            kwargs["timeout"] = self.api_timeout
-        return requests.Session.request(self, method, self.url_for(url), *args, **kwargs)
+        else:
+            for hook in tuple(self.compliance_hook["protected_request"]):
+                url, kwargs["headers"], kwargs["data"] = hook(
+                    url, kwargs.get("headers"), kwargs.get("data")
+                )
+        kwargs.setdefault("timeout", self.api_timeout)
+        return requests.Session.request(self, method, url, **kwargs)
 
     def paginate(
         self,
@@ -330,35 +424,8 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         self.__dict__.update(state)
 
 
-class _TokenDictUpdater:
-    """Calls a ``token_updater`` with each new token in its dict shape.
-
-    A class rather than a lambda, so that a session with a ``token_updater`` pickles (when
-    the updater itself does, as a module-level function does).
-    """
-
-    def __init__(self, updater: Callable[[dict[str, Any]], object], auth: ResharmonicsAuth) -> None:
-        self.updater = updater
-        self.auth = auth
-
-    def __call__(self, token: Token) -> object:
-        return self.updater(token.as_dict(self.auth.now()))
-
-
 def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
     return request
-
-
-def _refuse(kwargs: dict[str, Any]) -> None:
-    refused = [name for name in kwargs if name in _REFUSED]
-    if refused:
-        reasons = "; ".join(f"{name}: {_REFUSED[name]}" for name in refused)
-        raise ConfigurationError(
-            f"ResharmonicsSession does not take {', '.join(refused)} ({reasons})"
-        )
-    if kwargs:
-        name = next(iter(kwargs))
-        raise TypeError(f"ResharmonicsSession() got an unexpected keyword argument {name!r}")
 
 
 def _api_timeout(value: ApiTimeout) -> ApiTimeout:

@@ -10,8 +10,7 @@ get one of their own, built from the status, headers and body, whose ``request``
 from __future__ import annotations
 
 import http.client
-from collections.abc import Iterable, Mapping
-from typing import Callable
+from collections.abc import Callable, Iterable, Mapping
 
 import requests
 from requests.structures import CaseInsensitiveDict
