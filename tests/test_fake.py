@@ -128,7 +128,7 @@ def test_data_is_reproducible_for_a_seed_and_a_day() -> None:
 
     def rows(seed: int) -> list[dict[str, object]]:
         portfolio = Portfolio(seed, day)
-        return [shapes.booking_row(portfolio, stay) for stay in portfolio.room_stays.values()]
+        return [shapes.room_stay_row(portfolio, stay) for stay in portfolio.room_stays.values()]
 
     assert rows(3) == rows(3)
     assert rows(3) != rows(4)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from ._routes import DEFAULT_PAGE_SIZE, Param, Route
+from ._routes import PAGING, Param, Route
 
 if TYPE_CHECKING:
     from ._portfolio import Portfolio
@@ -24,11 +24,6 @@ _KINDS = {
     "date": {"type": "string", "format": "date"},
     "date-time": {"type": "string", "format": "date-time"},
 }
-_PAGING = (
-    Param("page", "integer", "0-based page number (default 0)"),
-    Param("size", "integer", f"page size (default {DEFAULT_PAGE_SIZE})"),
-    Param("sort", "array", "property[,asc|desc], repeatable"),
-)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -80,9 +75,7 @@ def _operation(route: Route, portfolio: Portfolio) -> dict[str, Any]:
         }
         for name in re.findall(r"{(\w+)}", route.path)
     ]
-    parameters += [
-        _parameter(param) for param in (*route.params, *(_PAGING if route.paged else ()))
-    ]
+    parameters += [_parameter(param) for param in (*route.params, *(PAGING if route.paged else ()))]
     schema = _schema(_sample(route, portfolio))
     if route.paged:
         schema = {

@@ -74,15 +74,44 @@ class Param:
     source: str = "doc"  # doc, live, client or guess: where the parameter is known from
 
 
-class Query:
-    """The query parameters of one request, read as a Spring controller reads them."""
+#: The paging parameters of every paged list (Spring Data's ``Pageable``).
+PAGING = (
+    Param("page", "integer", "0-based page number (default 0)"),
+    Param("size", "integer", f"page size (default {DEFAULT_PAGE_SIZE})"),
+    Param("sort", "array", "property[,asc|desc], repeatable"),
+)
 
-    def __init__(self, params: dict[str, list[str]]) -> None:
+
+class UndeclaredParameter(LookupError):
+    """A handler read a query parameter its route does not declare: a bug in the fake.
+
+    Reads go through the route's declarations so that every parameter the fake applies
+    is in ``/v3/api-docs``, and an undocumented spelling is never honoured by accident.
+    """
+
+
+class Query:
+    """The query parameters of one request, read as a Spring controller reads them.
+
+    ``declared`` names the parameters the route declares; reading any other is an
+    `UndeclaredParameter` error (None: no guard, for routes a test added).
+    """
+
+    def __init__(
+        self, params: dict[str, list[str]], declared: frozenset[str] | None = None
+    ) -> None:
         self.params = params
+        self.declared = declared
+
+    def given(self, name: str) -> list[str]:
+        """Return every value given for the parameter, as sent."""
+        if self.declared is not None and name not in self.declared:
+            raise UndeclaredParameter(f"the route does not declare the parameter {name!r}")
+        return self.params.get(name, [])
 
     def text(self, name: str, required: bool = False) -> str | None:
         """Return the parameter's value; a blank value counts as absent, as Spring's binder does."""
-        values = [value for value in self.params.get(name, []) if value.strip()]
+        values = [value for value in self.given(name) if value.strip()]
         if not values:
             if required:
                 raise ApiError(
@@ -93,7 +122,7 @@ class Query:
 
     def values(self, name: str) -> list[str]:
         """Return a list parameter: repeated (``a=1&a=2``), comma-separated (``a=1,2``), or both."""
-        found = [part.strip() for value in self.params.get(name, []) for part in value.split(",")]
+        found = [part.strip() for value in self.given(name) for part in value.split(",")]
         return [value for value in found if value]
 
     def integer(self, name: str, required: bool = False) -> int | None:
@@ -210,6 +239,13 @@ class Route:
     body: dict[str, Any] | None = None
 
     @property
+    def query_names(self) -> frozenset[str] | None:
+        """The query parameters the handler may read (None for a route a test added)."""
+        if self.source == "user":
+            return None
+        return frozenset(param.name for param in (*self.params, *(PAGING if self.paged else ())))
+
+    @property
     def segments(self) -> list[str]:
         """The path's parts; ``{name}`` parts match any one part."""
         return [part for part in self.path.split("/") if part]
@@ -275,7 +311,8 @@ class Router:
             return Answer(200, b"", {"Allow": ", ".join(allowed)})
         for route, found in matched:
             if route.method == method:
-                request = ApiRequest(incoming, found, Query(incoming.params), portfolio)
+                query = Query(incoming.params, route.query_names)
+                request = ApiRequest(incoming, found, query, portfolio)
                 with portfolio.lock:
                     result = route.handler(request)
                     if route.paged:
@@ -317,7 +354,7 @@ def page_of(rows: list[Any], query: Query, legacy: bool = False) -> dict[str, An
     size = _lenient(query.text("size"), DEFAULT_PAGE_SIZE, upper=MAX_PAGE_SIZE)
     if size < 1:
         size = DEFAULT_PAGE_SIZE
-    rows = sort_rows(rows, query.params.get("sort", []))
+    rows = sort_rows(rows, query.given("sort"))
     content = rows[number * size : (number + 1) * size]
     total_pages = math.ceil(len(rows) / size)
     page = {"size": size, "number": number, "totalElements": len(rows), "totalPages": total_pages}

@@ -8,7 +8,7 @@ declaration plus its shape, and the OpenAPI document (built from the routes) fol
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,17 +66,9 @@ class Group:
 
     def rows(self, request: ApiRequest) -> list[Json]:
         """Return the list: every record that passes the given filters, by id."""
-        portfolio, tests = request.portfolio, []
-        for found in self.filters:
-            value = read(request, found.param)
-            if value is not None and value != []:
-                tests.append((found.test, value))
-        table = self.table(portfolio)
-        return [
-            self.shape(portfolio, table[key])
-            for key in sorted(table)
-            if all(test(portfolio, table[key], value) for test, value in tests)
-        ]
+        table = self.table(request.portfolio)
+        records = passing(request, self.filters, (table[key] for key in sorted(table)))
+        return [self.shape(request.portfolio, record) for record in records]
 
     def one(self, request: ApiRequest) -> Json:
         """Return the record the path's ``{id}`` names, else a 404."""
@@ -138,6 +130,21 @@ def routes(group: Group) -> list[Route]:
             )
         )
     return built
+
+
+def passing(request: ApiRequest, filters: Sequence[Filter], records: Iterable[Any]) -> list[Any]:
+    """Return the records that pass every filter the request gives a value for.
+
+    The filters are the list's declared parameters, so a list applies exactly what its
+    OpenAPI document declares, spelled as it declares it.
+    """
+    tests = []
+    for found in filters:
+        value = read(request, found.param)
+        if value is not None and value != []:
+            tests.append((found.test, value))
+    portfolio = request.portfolio
+    return [record for record in records if all(test(portfolio, record, v) for test, v in tests)]
 
 
 def read(request: ApiRequest, param: Param) -> Any:

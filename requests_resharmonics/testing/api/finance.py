@@ -27,6 +27,10 @@ from . import shapes_finance as shapes
 from . import shapes_reference
 from ._declare import Filter, Group, body_object, equals, field_date, field_id, field_text, routes
 
+#: The export statuses that mean an accounting system has the invoice (a guess): a FAILED
+#: export is not exported, so a sync that asks for ``exported=false`` tries it again.
+EXPORTED = frozenset({"EXPORTED", "SENT", "IMPORTED"})
+
 
 def _touched(value: Any, bound: str) -> Any:
     def test(portfolio: Portfolio, record: SalesInvoice, moment: datetime.datetime) -> bool:
@@ -45,7 +49,13 @@ def _dated(bound: str) -> Any:
 _INVOICE_FILTERS = (
     Param("statuses", "array", "DRAFT or POSTED", enum=INVOICE_STATUSES, source="guess"),
     Param("exportStatus", enum=EXPORT_STATUSES, source="guess"),
-    Param("exported", "boolean", "whether an accounting system took it", source="guess"),
+    Param(
+        "exported",
+        "boolean",
+        "whether an accounting system took it: exportStatus EXPORTED, SENT or IMPORTED "
+        "(FAILED, PENDING, CREATED, SKIPPED and none are not exported)",
+        source="guess",
+    ),
     Param("bookingId", "integer", source="guess"),
     Param("type", enum=INVOICE_TYPES, source="guess"),
     Param("invoiceDateFrom", "date", source="guess"),
@@ -57,7 +67,7 @@ _INVOICE_FILTERS = (
 _INVOICE_TESTS = (
     lambda p, r, value: r.status in value,
     lambda p, r, value: r.export_status == value.upper(),
-    lambda p, r, value: (r.exported_date is not None) == value,
+    lambda p, r, value: (r.export_status in EXPORTED) == value,
     equals("booking_id"),
     lambda p, r, value: r.kind == value.upper(),
     _dated("from"),
