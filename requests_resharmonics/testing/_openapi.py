@@ -2,8 +2,9 @@
 
 It is built from the route table (built-in routes and those a test added), and each
 response schema is read off a record the fake would really answer with, so the document
-cannot drift from the fake. Each operation says where it is known from (``x-source``) and
-what the fake guessed (``x-guess``).
+cannot drift from the fake. Request bodies carry the schemas the fake checks them against
+(`_schema`). Each operation says where it is known from (``x-source``) and what the fake
+guessed (``x-guess``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from ._routes import PAGING, Param, Route
+from ._query import PAGING, Param
+from ._routes import Route
 
 if TYPE_CHECKING:
     from ._portfolio import Portfolio
@@ -95,7 +97,10 @@ def _operation(route: Route, portfolio: Portfolio) -> dict[str, Any]:
                 "description": "OK" if route.status == 200 else "Created",
                 "content": {"application/json": {"schema": schema}},
             },
-            "400": {"description": "Bad Request: a malformed or missing parameter"},
+            "400": {
+                "description": "Bad Request: a parameter or a body field the document "
+                "refuses (malformed, missing, of the wrong type, out of range), named"
+            },
             "401": {"description": "Unauthorized, or the incoming token has expired"},
             "404": {"description": "Not Found"},
         },
@@ -103,11 +108,11 @@ def _operation(route: Route, portfolio: Portfolio) -> dict[str, Any]:
     }
     if route.guess:
         operation["x-guess"] = route.guess
-    if route.body is not None:
-        operation["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": _schema(route.body), "example": route.body}},
-        }
+    if route.schema is not None:
+        content: dict[str, Any] = {"schema": route.schema}
+        if route.example is not None:
+            content["example"] = route.example
+        operation["requestBody"] = {"required": True, "content": {"application/json": content}}
     return operation
 
 
@@ -119,6 +124,12 @@ def _parameter(param: Param) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "array", "items": items}
     else:
         schema = dict(_KINDS[param.kind])
+        if param.enum:
+            schema["enum"] = list(param.enum)
+        if param.minimum is not None:
+            schema["minimum"] = param.minimum
+        if param.maximum is not None:
+            schema["maximum"] = param.maximum
     found: dict[str, Any] = {
         "name": param.name,
         "in": "query",

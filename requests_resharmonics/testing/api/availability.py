@@ -187,7 +187,7 @@ ROUTES = [
         "Availabilities",
         params=(
             *_DATES,
-            Param("guests", "integer", source="client"),
+            Param("guests", "integer", "how many stay (at least 1)", source="client", minimum=1),
             Param("inventoryType", source="client"),
             Param("rateCode", source="client"),
         ),

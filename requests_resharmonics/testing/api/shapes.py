@@ -312,6 +312,16 @@ def _local_time(value: datetime.time) -> Json:
     return {"hour": value.hour, "minute": value.minute, "second": value.second, "nano": 0}
 
 
+def created_booking(portfolio: Portfolio, booking_id: int) -> Json:
+    """Return the answer to ``POST /api/v3/bookings``: its id and reference (doc), its stays.
+
+    The room stays (as the booking detail lists them) are a guess: public booking clients
+    read ``roomStays[0].id`` from this answer to move the new stay's status.
+    """
+    detail = booking_detail(portfolio, booking_id)
+    return {key: detail[key] for key in ("id", "bookingReference", "roomStays")}
+
+
 def booking_detail(portfolio: Portfolio, booking_id: int) -> Json:
     """Return ``GET /api/v3/bookings/{id}`` (a guess: a public client reads it, no page was seen).
 
