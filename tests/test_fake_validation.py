@@ -113,12 +113,11 @@ def test_every_body_field_the_document_refuses_is_a_400_naming_it(
         query = {key: value for key, value in query.items() if f"{{{key}}}" not in path}
         url = re.sub(r"{\w+}", "1", path)  # unknown ids: a 404 only after the body passes
         accepted = api.request(method, url, params=query, json=example)
-        assert accepted.status_code != 400 or "does not exist" in accepted.text, (
-            method,
-            path,
-            accepted.text,
-        )
         assert accepted.status_code < 500, (method, path, accepted.text)
+        if accepted.status_code == 400:  # refused by the operation's rules, not the document
+            assert not accepted.json()["message"].startswith(
+                ("JSON parse error", "Validation failed", "Required")
+            ), (method, path, accepted.text)
         for what, body, field in cases(schema, example):
             response = api.request(method, url, params=query, json=body)
             assert response.status_code == 400, (method, path, what, field, response.text)

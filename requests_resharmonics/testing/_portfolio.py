@@ -8,14 +8,15 @@ availability search; a guest stay's dates and status are its room stay's.
 from __future__ import annotations
 
 import datetime
-import itertools
 import math
 import threading
-from collections.abc import Iterator, Set
+from collections.abc import Set
 from typing import Any, TypeVar
 
 from . import _reference_records as ref
-from ._ledger import Ledger
+from ._ledger import Ledger, days
+
+__all__ = ["Portfolio", "days", "next_id"]
 from ._records import (
     HOLDING_STATUSES,
     ROOM_STAY_STATUSES,
@@ -38,8 +39,9 @@ VAT_RATE = 0.2
 
 _Record = TypeVar("_Record")
 
-#: The weekend and season factor of each date priced so far (the same for every portfolio).
-_DAY_FACTORS: dict[datetime.date, float] = {}
+#: Each nightly price worked out so far, by (nightly rate, discount, date): the same for
+#: every portfolio, and a seeded year prices thousands of nights.
+_PRICES: dict[tuple[float, float, datetime.date], float] = {}
 
 
 class Portfolio(Ledger):
@@ -161,15 +163,18 @@ class Portfolio(Ledger):
 
     def price(self, plan: RatePlan, day: datetime.date) -> float:
         """Return a rate's nightly price on a date: dearer on Fridays, Saturdays and in summer."""
-        unit_type = self.unit_types[plan.unit_type_id]
-        factor = _DAY_FACTORS.get(day)
-        if factor is None:
-            if len(_DAY_FACTORS) > 100_000:  # a long-running server asked about many years
-                _DAY_FACTORS.clear()
-            weekend = 1.12 if day.weekday() in (4, 5) else 1.0
-            season = 1.0 + 0.15 * math.cos((day.timetuple().tm_yday - 196) / 365 * 2 * math.pi)
-            factor = _DAY_FACTORS[day] = weekend * season
-        return round(unit_type.nightly_rate * (1 - plan.discount) * factor, 2)
+        return self.prices(plan, day, day + datetime.timedelta(days=1))[0]
+
+    def prices(self, plan: RatePlan, start: datetime.date, end: datetime.date) -> list[float]:
+        """Return a rate's price for each night of ``[start, end)``."""
+        rate, discount = self.unit_types[plan.unit_type_id].nightly_rate, plan.discount
+        found, day, one = [], start, datetime.timedelta(days=1)
+        while day < end:
+            key = (rate, discount, day)
+            price = _PRICES.get(key)
+            found.append(_work_out(key) if price is None else price)
+            day += one
+        return found
 
     def quote(
         self, plan: RatePlan, start: datetime.date, end: datetime.date
@@ -179,7 +184,7 @@ class Portfolio(Ledger):
         VAT is worked out night by night, as the invoice items charge it, so that a stay's
         ``vatAmount`` is the sum of its invoices' tax.
         """
-        prices = [self.price(plan, day) for day in days(start, end)]
+        prices = self.prices(plan, start, end)
         net = round(sum(prices), 2)
         return net, round(sum(round(price * VAT_RATE, 2) for price in prices), 2)
 
@@ -218,13 +223,28 @@ class Portfolio(Ledger):
             return unit
 
     def add_contact(self, first_name: str, last_name: str, email: str | None = None) -> Contact:
-        """Add a contact; return it."""
+        """Add a contact with a finance account of its own (its sales account); return it.
+
+        That the service opens a sales account for every new contact is a guess: public
+        booking clients read ``contactSalesAccount.id`` off a contact they just created and
+        book on it, so it must be there.
+        """
         with self.lock:
             contact_id = next_id(self.contacts, 5000)
             address = email or f"{first_name}.{last_name}{contact_id}@example.com".lower()
             contact = Contact(contact_id, first_name, last_name, address)
             self.contacts[contact_id] = contact
+            self.open_account(contact)
             return contact
+
+    def open_account(self, contact: Contact) -> Account:
+        """Open a sales account for a contact (its ``contactSalesAccount``); return it."""
+        with self.lock:
+            account_id = next_id(self.accounts, 700)
+            account = Account(account_id, None, f"SL{account_id}", contact.id)
+            self.accounts[account_id] = account
+            contact.account_id = account_id
+            return account
 
     def add_stay(
         self,
@@ -277,8 +297,8 @@ class Portfolio(Ledger):
                 reference=f"{when:%Y%m%d}-{booking_id % 100000:05d}",
                 contact_id=contact_id,
                 channel_id=channel_id or min(self.channels),
-                booking_account_id=booking_account_id,
-                billing_account_id=billing_account_id,
+                booking_account_id=booking_account_id or self.contacts[contact_id].account_id,
+                billing_account_id=billing_account_id or self.contacts[contact_id].account_id,
                 organisation_id=min(self.organisations),
                 created=when,
                 last_updated=when,
@@ -377,15 +397,16 @@ class Portfolio(Ledger):
         return tables[type(record)]
 
 
+def _work_out(key: tuple[float, float, datetime.date]) -> float:
+    rate, discount, day = key
+    if len(_PRICES) > 500_000:  # a long-running server asked about many years
+        _PRICES.clear()
+    weekend = 1.12 if day.weekday() in (4, 5) else 1.0
+    season = 1.0 + 0.15 * math.cos((day.timetuple().tm_yday - 196) / 365 * 2 * math.pi)
+    price = _PRICES[key] = round(rate * (1 - discount) * weekend * season, 2)
+    return price
+
+
 def next_id(table: dict[int, Any], base: int = 0) -> int:
     """Return the id after the highest in the table; ids of each kind start above their own base."""
     return max(table, default=base) + 1
-
-
-def days(start: datetime.date, end: datetime.date) -> Iterator[datetime.date]:
-    """Each date of ``[start, end)``: the nights of a stay, by their dates."""
-    for offset in itertools.count():
-        day = start + datetime.timedelta(days=offset)
-        if day >= end:
-            return
-        yield day

@@ -227,10 +227,17 @@ def _is_date(value: str) -> bool:
 
 
 def _multiple(value: float, step: float) -> bool:
+    """Whether ``value`` is a whole number of ``step`` (of pence), float noise forgiven.
+
+    328.92999999999995 (a sum of floats) is read as 328.93; 10.005 is refused. That a
+    service reads the noise as the amount it stands for is a guess; a real fraction of a
+    penny it refuses, as a ``BigDecimal`` of scale 2 must.
+    """
     try:
-        return _decimal(value) % _decimal(step) == 0
-    except decimal.InvalidOperation:  # too big to divide exactly: not a multiple we can tell
+        steps = _decimal(value) / _decimal(step)
+    except decimal.InvalidOperation:
         return False
+    return abs(steps - steps.to_integral_value()) < decimal.Decimal("1e-6")
 
 
 def _is_moment(value: str) -> bool:

@@ -287,8 +287,9 @@ def _unit_ref(portfolio: Portfolio, unit: Unit) -> Json:
 
 
 def _account(portfolio: Portfolio, account_id: int) -> Json:
-    company = portfolio.companies[portfolio.accounts[account_id].company_id]
-    return {"id": account_id, "company": {"id": company.id, "companyName": company.name}}
+    company = portfolio.companies.get(portfolio.accounts[account_id].company_id or 0)
+    found = {"id": company.id, "companyName": company.name} if company else None
+    return {"id": account_id, "company": found}
 
 
 def _sales_account(portfolio: Portfolio, account_id: int) -> Json:
