@@ -16,7 +16,7 @@ from ._reference_records import Allocation, InvoiceItem, Payment, SalesInvoice
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from ._records import Booking, RatePlan, RoomStay, Unit
+    from ._records import Account, Booking, RatePlan, RoomStay, Unit
     from ._reference_records import TaxCode, VatProfile
 
 #: Invoice items are addressed as ``invoice id * ITEMS_PER_INVOICE + item number``.
@@ -42,6 +42,7 @@ class Ledger:
     rate_plans: dict[int, RatePlan]
     vat_profiles: dict[int, VatProfile]
     tax_codes: dict[int, TaxCode]
+    accounts: dict[int, Account]
     lock: Any
 
     def now(self) -> datetime.datetime:
@@ -100,6 +101,35 @@ class Ledger:
             )
             for number, (day, price) in enumerate(nights, 1)
         ]
+
+    def invoice_first_month(
+        self, stay: RoomStay, when: datetime.datetime | None = None
+    ) -> SalesInvoice | None:
+        """Raise the DRAFT invoice of a stay's first month, unless its nights are invoiced.
+
+        The service raises it when the stay is taken (moved to PENDING, CONFIRMED or
+        CHECKED_IN): a guess, made because a new guest must be able to pay at once, and a
+        payment is reconciled against invoices only. Due in 7 days, or 30 on a company's
+        account. Return the invoice, or None when there was nothing to raise.
+        """
+        with self.lock:
+            booking = self.bookings[stay.booking_id]
+            charged = any(
+                item.room_stay_id == stay.id
+                for invoice in self.invoices_of(booking.id)
+                for item in invoice.items
+            )
+            if charged:
+                return None
+            moment = when or self.now()
+            items = self.night_items(
+                stay, stay.start, next_month(stay.start), booking.vat_profile_id
+            )
+            account = self.accounts.get(booking.billing_account_id or 0)
+            days = 30 if account is not None and account.company_id is not None else 7
+            dated = moment.date()
+            due = dated + datetime.timedelta(days=days)
+            return self.add_invoice(booking.id, items, dated, due, created=moment)
 
     def add_invoice(
         self,
@@ -219,3 +249,8 @@ class Ledger:
             and (due_before is None or invoice.due_date < due_before)
         ]
         return sorted(found, key=lambda invoice: (invoice.due_date, invoice.id))
+
+
+def next_month(day: datetime.date) -> datetime.date:
+    """Return the first day of the month after ``day``'s."""
+    return (day.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)

@@ -16,6 +16,7 @@ import random
 import uuid
 from typing import TYPE_CHECKING
 
+from ._ledger import next_month
 from ._records import HOLDING_STATUSES, Company
 from ._reference_records import (
     AccessGroup,
@@ -193,7 +194,7 @@ def seed_ledger(portfolio: Portfolio, rng: random.Random) -> None:
         on_account = portfolio.accounts[booking.billing_account_id or 0].company_id is not None
         start = stay.start
         while start < stay.end and (start == stay.start or start <= today):
-            end = min(stay.end, _next_month(start))
+            end = min(stay.end, next_month(start))
             items = portfolio.night_items(stay, start, end, booking.vat_profile_id)
             if start == stay.start:
                 created = stay.created + datetime.timedelta(minutes=5)
@@ -234,7 +235,3 @@ def _pay(
         user="seed",
         received=datetime.datetime.combine(paid_on, datetime.time(9), datetime.timezone.utc),
     )
-
-
-def _next_month(day: datetime.date) -> datetime.date:
-    return (day.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)

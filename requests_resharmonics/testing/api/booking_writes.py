@@ -16,7 +16,7 @@ from typing import Any
 
 from .. import _schema as s
 from .._http import Answer
-from .._records import ROOM_STAY_STATUSES, RoomStay
+from .._records import HOLDING_STATUSES, ROOM_STAY_STATUSES, RoomStay
 from .._routes import ApiError, ApiRequest, Route
 from . import shapes
 from ._declare import field_id
@@ -209,6 +209,9 @@ def update_statuses(request: ApiRequest) -> Any:
             stay.status, stay.last_updated = status, when
         booking.last_updated = touched
         raise ApiError(409, f"{error}; no room stay of this batch was changed") from None
+    for stay, status, _ in before:
+        if status not in HOLDING_STATUSES:  # taken now: its first month is invoiced (a guess)
+            portfolio.invoice_first_month(stay)
     return [shapes.room_stay_row(portfolio, stay) for stay, _ in moves]
 
 
@@ -248,6 +251,8 @@ ROUTES = [
         sample=lambda p: [shapes.room_stay_row(p, next(iter(p.room_stays.values())))],
         guess="The answer (the changed room-stay records) and which moves are allowed are "
         "guesses; a disallowed move, or a check-in outside the stay's nights, is 400; a "
-        "double booking is 409, and then no stay of the batch changes.",
+        "double booking is 409, and then no stay of the batch changes. A stay taken (moved "
+        "from ENQUIRY or QUOTED) gets a DRAFT invoice for its first month, due in 7 days "
+        "(30 on a company's account), so that the guest can pay at once (a guess).",
     ),
 ]

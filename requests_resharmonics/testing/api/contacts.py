@@ -155,6 +155,9 @@ ROUTES = [
             "primaryContactEmailAddress": {"email": "ada@example.com", "primary": True},
         },
         sample=_first,
-        guess="Answers 201 with the new contact (a guess).",
+        guess="Answers 201 with the new contact (a guess), which has a finance account of its "
+        "own (contactSalesAccount), as every contact has, to book on (a guess: public booking "
+        "clients book on contactSalesAccount.id). Of the e-mail and telephone fields, the "
+        "primary one is kept; the other fields public clients send are ignored.",
     ),
 ]

@@ -192,6 +192,21 @@ def _export(portfolio: Portfolio, invoice: SalesInvoice, body: dict[str, Any], s
         raise ApiError(400, str(error)) from None
 
 
+def invoices_of_booking(request: ApiRequest) -> list[Any]:
+    """Return a booking's invoices, oldest first (a public booking client reads them)."""
+    portfolio = request.portfolio
+    booking = request.record(portfolio.bookings, "Booking", "bookingId")
+    return [shapes.invoice(portfolio, invoice) for invoice in portfolio.invoices_of(booking.id)]
+
+
+def post_invoice(request: ApiRequest) -> Any:
+    """Post a DRAFT invoice (it is final from now on); a POSTED one is answered as it is."""
+    portfolio = request.portfolio
+    invoice = request.record(portfolio.sales_invoices, "SalesInvoice")
+    portfolio.post_invoice(invoice)
+    return shapes.invoice(portfolio, invoice)
+
+
 def _first_invoice(portfolio: Portfolio) -> SalesInvoice:
     return portfolio.sales_invoices[min(portfolio.sales_invoices)]
 
@@ -240,6 +255,30 @@ ROUTES: list[Route] = [
         "Sales Invoices",
         sample=lambda p: shapes.invoice_item(p, _first_invoice(p), _first_invoice(p).items[0]),
         guess="net, tax and roomStayId are guesses; item ids are invoice id * 1000 + line.",
+    ),
+    Route(
+        "GET",
+        "/api/v3/bookings/{bookingId}/salesInvoices",
+        invoices_of_booking,
+        "The sales invoices of a booking",
+        "Sales Invoices",
+        paged=True,
+        source="client",
+        sample=lambda p: shapes.invoice(p, _first_invoice(p)),
+        guess="A public booking client reads this path, not in the recovered description: "
+        "paged like the other lists, rows as the invoices list's (a guess).",
+    ),
+    Route(
+        "PUT",
+        "/api/v3/salesInvoices/{id}/post",
+        post_invoice,
+        "Post a DRAFT sales invoice",
+        "Sales Invoices",
+        source="client",
+        sample=lambda p: shapes.invoice(p, _first_invoice(p)),
+        guess="A public booking client calls this path, not in the recovered description: "
+        "no body, the invoice answered; posting a POSTED invoice changes nothing (a guess). "
+        "The documented way to post is a payment, which posts what it pays.",
     ),
     Route(
         "PATCH",

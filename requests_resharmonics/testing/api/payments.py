@@ -65,6 +65,17 @@ def take_payment(request: ApiRequest) -> Answer:
     return Answer(201, {"content": shapes.payment_records(portfolio, payment)})
 
 
+def payments_of_booking(request: ApiRequest) -> list[Any]:
+    """Return the financial records of a booking's payments, oldest first."""
+    portfolio = request.portfolio
+    booking = request.record(portfolio.bookings, "Booking", "bookingId")
+    payments = sorted(
+        (payment for payment in portfolio.payments.values() if payment.booking_id == booking.id),
+        key=lambda payment: payment.id,
+    )
+    return [row for payment in payments for row in shapes.payment_records(portfolio, payment)]
+
+
 def account_export_status(request: ApiRequest) -> Any:
     """Set a finance account's export status (the body's field names are guesses)."""
     portfolio, body = request.portfolio, request.json()
@@ -104,6 +115,18 @@ ROUTES: list[Route] = [
         guess="201; invoices are reconciled by due date, oldest first; the records' fields "
         "after creditCardType are guesses; more than is outstanding is 400; cardType is "
         "required for card payments only.",
+    ),
+    Route(
+        "GET",
+        "/api/v3/bookings/{bookingId}/payments",
+        payments_of_booking,
+        "The payments taken against a booking",
+        "Bookings",
+        paged=True,
+        source="client",
+        sample=lambda p: shapes.payment_records(p, p.payments[min(p.payments)])[0],
+        guess="A public booking client reads this path, not in the recovered description: "
+        "the rows are the financial records a payment answers with, one per invoice it paid.",
     ),
     *routes(ACCOUNTS),
     Route(
