@@ -110,7 +110,7 @@ def _narrowing(param: dict[str, Any]) -> list[Any]:
     if schema["type"] == "boolean":
         return ["true", "false"]
     if schema.get("format") in ("date", "date-time"):
-        return ["1900-01-01" if name.endswith("To") or name == "dateTo" else "2999-01-01"]
+        return ["1900-01-01" if name.endswith(("To", "End")) else "2999-01-01"]
     if schema["type"] == "integer":
         return [987654321]
     return ["no-such-value"]

@@ -178,6 +178,13 @@ def _extra_building(portfolio: Portfolio, record: Any, value: Any) -> bool:
     return bool(record.building_id == value)
 
 
+#: Where public code and the description disagree, the fake follows the description.
+_ACTIVITY_TYPE = (
+    "activityType is an object (id, name, category, systemType, created, lastUpdated, "
+    "deleted, links), as the description documents it; public code compares activityType "
+    "with a string (a type's name), which this shape never equals: read activityType.name."
+)
+
 _MEMBERSHIP = {
     "unit": {"id": 1002},
     "accessGroup": {
@@ -300,9 +307,25 @@ GROUPS = [
         "Activity",
         lambda p: p.activities,
         shapes.activity,
-        operations=("get",),
+        operations=("list", "get"),
+        filters=(
+            Filter(
+                Param("dueDate", "date", "due on or after this day", source="client"),
+                lambda p, record, day: record.due.date() >= day,
+            ),
+            Filter(
+                Param("dueDateEnd", "date", "due on or before this day", source="client"),
+                lambda p, record, day: record.due.date() <= day,
+            ),
+        ),
+        sources={"list": "client"},
         guess="roomStay {id} in the answer is a guess; so are the dates' format and duration's "
-        "unit (minutes).",
+        "unit (minutes). " + _ACTIVITY_TYPE,
+        guesses={
+            "list": "A public client reads this list (dueDate, dueDateEnd, page, size); the "
+            "group's list page was not seen: that dueDate and dueDateEnd bound the due day, "
+            "both inclusive, and the rows are the detail's are guesses. " + _ACTIVITY_TYPE
+        },
     ),
 ]
 
