@@ -6,7 +6,8 @@ import collections
 import datetime
 import secrets
 import threading
-from typing import Any
+import time
+from typing import Any, Callable
 
 from ..auth import ResharmonicsAuth
 from ..session import ResharmonicsSession
@@ -15,7 +16,7 @@ from ._faults import Faults
 from ._http import Answer, CutOff, FakeHTTPServer, Incoming, Reset
 from ._openapi import document
 from ._portfolio import Portfolio
-from ._request_log import RecordedRequest, RequestLog
+from ._request_log import RecordedRequest, RequestLog, access_line
 from ._routes import Handler, Route, Router
 from ._settings import MAX_LIFETIME, Settings, check_seconds
 from ._tokens import TokenService
@@ -24,8 +25,6 @@ from .api import ROUTES
 EXPIRED_BODY = {"message": "The incoming token has expired"}
 UNAUTHORIZED_BODY = {"message": "Unauthorized"}
 
-
-#: Faults the API can be told to answer with, one per queued API request.
 _TOKEN_PATH = "/oauth2/token"
 
 
@@ -115,6 +114,8 @@ class FakeResharmonics(Settings, Faults):
         self._log = RequestLog()
         self._server: FakeHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        #: Called with one line per request received (``fake.access_log = print``), or None.
+        self.access_log: Callable[[str], None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -322,6 +323,13 @@ class FakeResharmonics(Settings, Faults):
     # -- the service -----------------------------------------------------------------------
 
     def _answer(self, incoming: Incoming) -> Answer | Reset | CutOff:
+        started = time.perf_counter()
+        answer = self._serve(incoming)
+        if self.access_log is not None:
+            self.access_log(access_line(incoming, answer, time.perf_counter() - started))
+        return answer
+
+    def _serve(self, incoming: Incoming) -> Answer | Reset | CutOff:
         if incoming.path.startswith(_controls.PREFIX):
             return _controls.answer(self, incoming)
         answer: Answer | Reset | CutOff
