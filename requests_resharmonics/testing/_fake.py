@@ -14,7 +14,7 @@ from ..session import ResharmonicsSession
 from . import _controls
 from ._faults import Faults
 from ._http import Answer, CutOff, FakeHTTPServer, Incoming, Reset
-from ._openapi import document
+from ._openapi import api_docs_route, document
 from ._portfolio import Portfolio
 from ._request_log import RecordedRequest, RequestLog, access_line
 from ._routes import Handler, Route, Router
@@ -385,14 +385,7 @@ class FakeResharmonics(Settings, Faults):
         def api_docs(request: Any) -> Any:
             return document(self.router.routes, self.portfolio, self.base_url, self.token_url)
 
-        return Route(
-            "GET",
-            "/v3/api-docs",
-            api_docs,
-            "This OpenAPI document",
-            "Discovery",
-            source="live",
-        )
+        return api_docs_route(api_docs)
 
 
 def _bearer(header: str) -> str | None:

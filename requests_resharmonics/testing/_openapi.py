@@ -10,7 +10,7 @@ guessed (``x-guess``).
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from ._query import PAGING, Param
 from ._routes import Route
@@ -27,6 +27,13 @@ _KINDS = {
     "date-time": {"type": "string", "format": "date-time"},
 }
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def api_docs_route(handler: Callable[[Any], Any]) -> Route:
+    """Return the route of ``GET /v3/api-docs`` (where the live service serves its document)."""
+    return Route(
+        "GET", "/v3/api-docs", handler, "This OpenAPI document", "Discovery", source="live"
+    )
 
 
 def document(
