@@ -123,7 +123,7 @@ def seed_stays(portfolio: Portfolio, rng: random.Random) -> None:
         key=lambda plan: (plan.created, plan.unit_id, plan.start),
     )
     _settle_future(booked, today, latest)
-    _place_leads(portfolio, booked)
+    _place_leads(portfolio, booked, today)
     for plan in booked:
         _book(portfolio, rng, plan, people, latest)
 
@@ -177,22 +177,30 @@ def _leads(
                      _midnight(start) - lead)  # fmt: skip
         plan.status = _weighted(rng, _PAST_LEADS) if start <= today else "ENQUIRY"
         plans.append(plan)
+    # And an enquiry of the last fortnight for the weeks ahead: every unit has its askers.
+    start = today + datetime.timedelta(days=rng.randint(3, 45))
+    asked = _midnight(today) - datetime.timedelta(days=rng.randint(1, 14), hours=rng.randint(2, 9))
+    end = _end(start, rng.choice(kind.lengths), kind.monthly)
+    plans.append(_Plan(unit_id, start, end, people.new(), _weighted(rng, kind.channels), asked,
+                       "ENQUIRY"))  # fmt: skip
     return plans
 
 
-def _place_leads(portfolio: Portfolio, booked: list[_Plan]) -> None:
-    """Put each open enquiry and quote on a unit of its type free on its dates, else LOST.
+def _place_leads(portfolio: Portfolio, booked: list[_Plan], today: datetime.date) -> None:
+    """Put each lead still to come on a unit of its type free on its dates, else LOST.
 
     An enquiry is made for dates the search showed free, so it can still be confirmed;
-    one that no unit of its type could take has been lost.
+    one that no unit of its type could take has been lost. Those placed are, in booking
+    order, enquiries, quotes, some cancelled and some lost, so every day has each.
     """
     held: dict[int, list[tuple[datetime.date, datetime.date]]] = {}
     for plan in booked:
         if plan.status in HOLDING_STATUSES:
             held.setdefault(plan.unit_id, []).append((plan.start, plan.end))
     units = portfolio.units
+    placed = 0
     for plan in booked:
-        if plan.status not in ("ENQUIRY", "QUOTED"):
+        if plan.start <= today or plan.status not in _LEAD_STATUSES:
             continue
         type_id = units[plan.unit_id].unit_type_id
         siblings = sorted(key for key, unit in units.items() if unit.unit_type_id == type_id)
@@ -202,6 +210,8 @@ def _place_leads(portfolio: Portfolio, booked: list[_Plan]) -> None:
                 start < plan.end and plan.start < end for start, end in nights
             ):
                 plan.unit_id = unit_id
+                plan.status = _FUTURE_LEADS[placed % len(_FUTURE_LEADS)]
+                placed += 1
                 break
         else:
             plan.status = "LOST"
@@ -290,9 +300,8 @@ def _settle_future(booked: list[_Plan], today: datetime.date, latest: datetime.d
     """Give stays still to come the statuses of a booking's life, each at least once.
 
     A stay booked in the last three days awaits confirmation (PENDING; the latest booked
-    at least), about one in fifteen of the rest needs mediation; leads still to come are
-    enquiries and quotes, with some cancelled or lost. Taken in booking order, so every
-    day's data has each status.
+    at least), about one in fifteen of the rest needs mediation. Taken in booking order,
+    so every day's data has each status.
     """
     recent = latest - datetime.timedelta(days=3)
     stays = [plan for plan in booked if plan.start > today and plan.status == "CONFIRMED"]
@@ -301,9 +310,6 @@ def _settle_future(booked: list[_Plan], today: datetime.date, latest: datetime.d
             plan.status = "PENDING"
         elif number % 15 == 7:
             plan.status = "MEDIATION_REQUIRED"
-    leads = [plan for plan in booked if plan.start > today and plan.status in _LEAD_STATUSES]
-    for number, plan in enumerate(leads):
-        plan.status = _FUTURE_LEADS[number % len(_FUTURE_LEADS)]
 
 
 def _renewal_channel(channel: str) -> str:
