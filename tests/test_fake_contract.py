@@ -9,16 +9,18 @@ by operation, and exit 1; against an unaltered document it agrees and exits 0.
 from __future__ import annotations
 
 import copy
-import io
 import json
 from typing import Any
 
 import pytest
 
 from requests_resharmonics import ResharmonicsError
-from requests_resharmonics.testing import FakeResharmonics
-from requests_resharmonics.testing._contract import compare, fake_document
-from requests_resharmonics.testing._contract_command import run_contract
+from requests_resharmonics.testing import (
+    FakeResharmonics,
+    check_against_live,
+    compare_documents,
+    fake_document,
+)
 
 
 def altered(document: dict[str, Any]) -> dict[str, Any]:
@@ -81,9 +83,9 @@ def test_every_alteration_is_listed_and_the_check_fails(
     fake_resharmonics: FakeResharmonics,
 ) -> None:
     fake_resharmonics.add_route("GET", "/v3/api-docs", altered(fake_document()))
-    out = io.StringIO()
-    assert run_contract(fake_resharmonics.session(), out=out) == 1
-    text = out.getvalue()
+    report = check_against_live(fake_resharmonics.session())
+    assert report.behind  # resharmonics contract exits 1
+    text = report.text()
     for expected in EXPECTED:
         operation, _, line = expected.partition("\n")
         assert operation in text, expected
@@ -91,9 +93,7 @@ def test_every_alteration_is_listed_and_the_check_fails(
         if line:  # the line sits under its operation
             assert text.index(line) > text.index(operation), expected
     assert "only in the fake (its guesses; not a failure):\nGET /api/v3/channels" in text
-    report = io.StringIO()
-    assert run_contract(fake_resharmonics.session(), as_json=True, out=report) == 1
-    found = json.loads(report.getvalue())
+    found = json.loads(report.as_json())
     assert found["behind"] is True
     # Nothing else: the $ref schema, the one pageable parameter and {unitId} all agree.
     assert sum(row["behind"] for row in found["differences"]) == len(EXPECTED), text
@@ -103,16 +103,16 @@ def test_every_alteration_is_listed_and_the_check_fails(
 
 
 def test_the_fakes_own_document_agrees(fake_resharmonics: FakeResharmonics) -> None:
-    out = io.StringIO()
-    assert run_contract(fake_resharmonics.session(), out=out) == 0
-    assert out.getvalue().strip() == "the fake's document agrees with the live API's"
+    report = check_against_live(fake_resharmonics.session())
+    assert not report.behind and not report.differences  # resharmonics contract exits 0
+    assert report.text() == "the fake's document agrees with the live API's"
 
 
 def test_only_the_fakes_guesses_do_not_fail_the_check() -> None:
     fake = fake_document()
     live = copy.deepcopy(fake)
     del live["paths"]["/api/v3/billingFrequencies"]
-    report = compare(live, fake)
+    report = compare_documents(live, fake)
     assert not report.behind
     assert report.text().splitlines()[0] == "only in the fake (its guesses; not a failure):"
 
@@ -126,5 +126,5 @@ def test_a_live_answer_that_is_not_a_document_is_one_clear_error(
         else:
             fake_resharmonics.add_route("GET", "/v3/api-docs", answer)
         with pytest.raises(ResharmonicsError, match=words) as raised:
-            run_contract(fake_resharmonics.session(), out=io.StringIO())
+            check_against_live(fake_resharmonics.session())
         assert fake_resharmonics.base_url + "/v3/api-docs" in str(raised.value)

@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 from ._cassettes import PLACEHOLDER_TOKEN, vcr_config
+from ._contract import ContractReport, check_against_live, compare_documents, fake_document
 from ._fake import EXPIRED_BODY, UNAUTHORIZED_BODY, FakeResharmonics
 from ._faults import API_FAULTS
 from ._http import Answer
@@ -39,8 +40,12 @@ __all__ = [
     "UNAUTHORIZED_BODY",
     "Answer",
     "ApiRequest",
+    "ContractReport",
     "FakeResharmonics",
     "Portfolio",
     "RecordedRequest",
+    "check_against_live",
+    "compare_documents",
+    "fake_document",
     "vcr_config",
 ]

@@ -9,7 +9,7 @@ production (exit status 1). What only the fake has (its guesses, labelled ``x-gu
 is listed but does not fail the check.
 
 Example:
-    >>> report = compare(live_document, fake_document())
+    >>> report = compare_documents(live_document, fake_document())
     >>> print(report.text())
     GET /api/v3/roomStays
       parameter createdFrom: in the live API, not in the fake
@@ -23,9 +23,13 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..errors import ResharmonicsError
 from ._schema_fields import Field, describe, fields_of, resolve
+
+if TYPE_CHECKING:
+    from ..session import ResharmonicsSession
 
 Document = dict[str, Any]
 
@@ -45,7 +49,7 @@ class Difference:
 
 
 @dataclass(frozen=True)
-class Report:
+class ContractReport:
     """The differences between the live document and the fake's."""
 
     differences: tuple[Difference, ...]
@@ -84,7 +88,7 @@ class Report:
         return json.dumps(body, indent=2)
 
 
-def compare(live: Document, fake: Document) -> Report:
+def compare_documents(live: Document, fake: Document) -> ContractReport:
     """Compare two OpenAPI documents; the first is the live API's."""
     live_operations, fake_operations = _operations(live), _operations(fake)
     found: list[Difference] = []
@@ -100,7 +104,7 @@ def compare(live: Document, fake: Document) -> Report:
             found += _parameters(name, live_op, fake_op, live, fake)
             found += _fields(name, "request field", _body(live_op), _body(fake_op), live, fake)
             found += _fields(name, "answer field", _answer(live_op), _answer(fake_op), live, fake)
-    return Report(tuple(found))
+    return ContractReport(tuple(found))
 
 
 def fake_document() -> Document:
@@ -226,3 +230,36 @@ def _compare_field(
         # an answer it writes as free text breaks nobody.
         words = "an enum in the live API, free text in the fake"
         yield Difference(name, where, words, label != "answer field")
+
+
+#: Where the live service publishes its OpenAPI document (seen against production).
+API_DOCS_PATH = "/v3/api-docs"
+
+
+def check_against_live(session: ResharmonicsSession) -> ContractReport:
+    """Fetch the live OpenAPI document through ``session`` and compare it with the fake's.
+
+    Example:
+        >>> with ResharmonicsSession() as session:  # real credentials, from the environment
+        ...     report = check_against_live(session)
+        >>> report.behind, report.text().splitlines()[:1]
+        (False, ["the fake's document agrees with the live API's"])
+    """
+    with session:
+        live = live_document(session)
+    return compare_documents(live, fake_document())
+
+
+def live_document(session: ResharmonicsSession) -> Document:
+    """Fetch the live OpenAPI document, or raise a `ResharmonicsError` saying what came back."""
+    where = session.base_url + API_DOCS_PATH
+    response = session.get(API_DOCS_PATH)
+    if response.status_code != 200:
+        raise ResharmonicsError(f"GET {where} answered HTTP {response.status_code}")
+    try:
+        document = response.json()
+    except ValueError:
+        raise ResharmonicsError(f"GET {where} did not answer JSON") from None
+    if not isinstance(document, dict) or not isinstance(document.get("paths"), dict):
+        raise ResharmonicsError(f"GET {where} did not answer an OpenAPI document (no paths)")
+    return document

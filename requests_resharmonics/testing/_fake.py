@@ -7,7 +7,8 @@ import datetime
 import secrets
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..auth import ResharmonicsAuth
 from ..session import ResharmonicsSession

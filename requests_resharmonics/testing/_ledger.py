@@ -87,7 +87,7 @@ class Ledger:
         unit = self.units[stay.unit_id]
         rate = self.tax_rate(vat_profile_id)
         first, last = max(start, stay.start), min(end, stay.end)
-        nights = zip(days(first, last), self.prices(plan, first, last))
+        nights = zip(days(first, last), self.prices(plan, first, last), strict=True)
         return [
             InvoiceItem(
                 number=number,

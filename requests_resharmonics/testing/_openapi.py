@@ -10,7 +10,8 @@ guessed (``x-guess``).
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ._query import PAGING, Param
 from ._routes import Route

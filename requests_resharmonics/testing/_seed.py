@@ -20,20 +20,13 @@ import random
 from typing import TYPE_CHECKING
 
 from ._records import Account, Building, Channel, Company, Organisation, RatePlan, Unit, UnitType
-from ._seed_kinds import KINDS
+from ._seed_kinds import BUILDINGS, KINDS
 from ._seed_ledger import seed_activities, seed_ledger, seed_reference
 from ._seed_stays import seed_stays
 
 if TYPE_CHECKING:
-    from ._portfolio import Portfolio
+    from ._store import Store
 
-# (name, address, city, postcode, short code, how it is let)
-_BUILDINGS = (
-    ("Harbour House", "1 Quay Street", "Bristol", "BS1 4DJ", "HH", "serviced"),
-    ("The Foundry", "22 Forge Lane", "Manchester", "M4 6BF", "FDY", "corporate"),
-    ("Canal Wharf", "5 Towpath Walk", "Leeds", "LS1 4BR", "CW", "coliving"),
-    ("Maple Court", "80 Maple Road", "London", "E8 3LH", "MC", "rental"),
-)
 # (name, code, kind, max occupancy, nightly rate)
 _UNIT_TYPES = (
     ("Studio", "STU", "STUDIO", 2, 95.0),
@@ -57,7 +50,7 @@ _CHANNELS = ("Direct", "Booking.com", "Airbnb", "Expedia", "Corporate agent", "W
 _COMPANIES = ("Northwind Relocation", "Contoso Travel", "Fabrikam Consulting")
 
 
-def seed_portfolio(portfolio: Portfolio, units: int = 40) -> None:
+def seed_portfolio(portfolio: Store, units: int = 40) -> None:
     """Fill an empty portfolio from its seed, around its ``today``."""
     rng = random.Random(portfolio.seed)
     _places(portfolio, rng, units)
@@ -71,10 +64,10 @@ def seed_portfolio(portfolio: Portfolio, units: int = 40) -> None:
     seed_ledger(portfolio, more)
 
 
-def _places(portfolio: Portfolio, rng: random.Random, units: int) -> None:
-    for number, (name, line1, city, postcode, _, _) in enumerate(_BUILDINGS, 1):
+def _places(portfolio: Store, rng: random.Random, units: int) -> None:
+    for number, (name, line1, city, postcode, _, _) in enumerate(BUILDINGS, 1):
         portfolio.buildings[number] = Building(number, name, line1, city, postcode)
-    for building_id, (*_, short, kind) in enumerate(_BUILDINGS, 1):
+    for building_id, (*_, short, kind) in enumerate(BUILDINGS, 1):
         for name, code, shape, occupancy, rate in rng.sample(_UNIT_TYPES, 3):
             type_id = 10 + len(portfolio.unit_types) + 1
             portfolio.unit_types[type_id] = UnitType(
@@ -112,7 +105,7 @@ def _places(portfolio: Portfolio, rng: random.Random, units: int) -> None:
         )
 
 
-def _trade(portfolio: Portfolio) -> None:
+def _trade(portfolio: Store) -> None:
     """Add the organisation, its channels, and the companies that book on account."""
     portfolio.organisations[1] = Organisation(1, "Harmonic Living Ltd")
     for number, name in enumerate(_CHANNELS, 1):
@@ -120,9 +113,3 @@ def _trade(portfolio: Portfolio) -> None:
     for number, name in enumerate(_COMPANIES, 1):
         portfolio.companies[800 + number] = Company(800 + number, name)
         portfolio.accounts[700 + number] = Account(700 + number, 800 + number)
-
-
-def building_kind(portfolio: Portfolio, unit_id: int) -> str:
-    """Return how a seeded unit's building is let (``serviced``, ``corporate``...)."""
-    building_id = portfolio.unit_types[portfolio.units[unit_id].unit_type_id].building_id
-    return _BUILDINGS[(building_id - 1) % len(_BUILDINGS)][5]

@@ -8,6 +8,10 @@ quarter of the stays that end are renewed back to back and the rest are departur
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._store import Store
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,21 @@ KINDS = {
         web_rate=False,
     ),
 }
+
+# (name, address, city, postcode, short code, how it is let)
+BUILDINGS = (
+    ("Harbour House", "1 Quay Street", "Bristol", "BS1 4DJ", "HH", "serviced"),
+    ("The Foundry", "22 Forge Lane", "Manchester", "M4 6BF", "FDY", "corporate"),
+    ("Canal Wharf", "5 Towpath Walk", "Leeds", "LS1 4BR", "CW", "coliving"),
+    ("Maple Court", "80 Maple Road", "London", "E8 3LH", "MC", "rental"),
+)
+
+
+def building_kind(portfolio: Store, unit_id: int) -> str:
+    """Return how a seeded unit's building is let (``serviced``, ``corporate``...)."""
+    building_id = portfolio.unit_types[portfolio.units[unit_id].unit_type_id].building_id
+    return BUILDINGS[(building_id - 1) % len(BUILDINGS)][5]
+
 
 FIRST_NAMES = (
     "Amara", "Ben", "Chloe", "Dev", "Elif", "Finn", "Grace", "Hugo", "Isla", "Jonas", "Keira",

@@ -33,7 +33,7 @@ from ._reference_records import (
 )
 
 if TYPE_CHECKING:
-    from ._portfolio import Portfolio
+    from ._store import Store
 
 
 # (name, short code, billing type, e-mails to)
@@ -67,7 +67,7 @@ _EXTRAS = (
 )
 
 
-def seed_reference(portfolio: Portfolio, rng: random.Random) -> None:
+def seed_reference(portfolio: Store, rng: random.Random) -> None:
     """Fill the reference tables; give channels their booking type and terms."""
     for number, (name, code, billing, email_to) in enumerate(_BOOKING_TYPES, 1):
         portfolio.booking_types[number] = BookingType(
@@ -133,7 +133,7 @@ def seed_reference(portfolio: Portfolio, rng: random.Random) -> None:
         portfolio.activity_types[number] = ActivityType(number, name, category, system)
 
 
-def seed_activities(portfolio: Portfolio, rng: random.Random) -> None:
+def seed_activities(portfolio: Store, rng: random.Random) -> None:
     """Add a departure clean for every stay that holds its unit, and a repair now and then."""
     today = portfolio.today
     for stay in sorted(portfolio.room_stays.values(), key=lambda record: record.id):
@@ -151,7 +151,7 @@ def seed_activities(portfolio: Portfolio, rng: random.Random) -> None:
 
 
 def _activity(
-    portfolio: Portfolio,
+    portfolio: Store,
     stay_id: int,
     type_id: int,
     subject: str,
@@ -177,7 +177,7 @@ def _activity(
     return activity
 
 
-def seed_ledger(portfolio: Portfolio, rng: random.Random) -> None:
+def seed_ledger(portfolio: Store, rng: random.Random) -> None:
     """Invoice every booked stay's months; post, export and pay the older invoices.
 
     A stay's first month is invoiced when it is booked (the service's rhythm is a guess:
@@ -218,7 +218,7 @@ def seed_ledger(portfolio: Portfolio, rng: random.Random) -> None:
 
 
 def _pay(
-    portfolio: Portfolio, rng: random.Random, booking_id: int, amount: float, due: datetime.date
+    portfolio: Store, rng: random.Random, booking_id: int, amount: float, due: datetime.date
 ) -> None:
     booking = portfolio.bookings[booking_id]
     billing = portfolio.booking_types[booking.booking_type_id or 1].billing_type

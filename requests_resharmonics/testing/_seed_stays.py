@@ -24,10 +24,10 @@ from ._records import (
     RatePlan,
     RoomStay,
 )
-from ._seed_kinds import FIRST_NAMES, KINDS, LAST_NAMES, Kind
+from ._seed_kinds import FIRST_NAMES, KINDS, LAST_NAMES, Kind, building_kind
 
 if TYPE_CHECKING:
-    from ._portfolio import Portfolio
+    from ._store import Store
 
 _HALF_YEAR = 182
 _UTC = datetime.timezone.utc
@@ -56,7 +56,7 @@ class _Plan:
 class _People:
     """Numbers people as plans need them; makes each a contact, with its account, when booked."""
 
-    def __init__(self, portfolio: Portfolio, rng: random.Random) -> None:
+    def __init__(self, portfolio: Store, rng: random.Random) -> None:
         self.portfolio, self.rng = portfolio, rng
         self.count = 0
         self.contacts: dict[int, Contact] = {}
@@ -106,10 +106,8 @@ class _People:
         return contact
 
 
-def seed_stays(portfolio: Portfolio, rng: random.Random) -> None:
+def seed_stays(portfolio: Store, rng: random.Random) -> None:
     """Plan every unit's year, then book what was booked by ``today``, oldest booking first."""
-    from ._seed import building_kind
-
     today = portfolio.today
     latest = datetime.datetime.combine(today, datetime.time(), _UTC) - datetime.timedelta(hours=1)
     people = _People(portfolio, rng)
@@ -186,7 +184,7 @@ def _leads(
     return plans
 
 
-def _place_leads(portfolio: Portfolio, booked: list[_Plan], today: datetime.date) -> None:
+def _place_leads(portfolio: Store, booked: list[_Plan], today: datetime.date) -> None:
     """Put each lead still to come on a unit of its type free on its dates, else LOST.
 
     An enquiry is made for dates the search showed free, so it can still be confirmed;
@@ -218,7 +216,7 @@ def _place_leads(portfolio: Portfolio, booked: list[_Plan], today: datetime.date
 
 
 def _book(
-    portfolio: Portfolio,
+    portfolio: Store,
     rng: random.Random,
     plan: _Plan,
     people: _People,
@@ -273,7 +271,7 @@ def _book(
         stay.guests.append(guest_stay.id)
 
 
-def _rate(portfolio: Portfolio, plan: _Plan) -> RatePlan:
+def _rate(portfolio: Store, plan: _Plan) -> RatePlan:
     """Return the rate a stay sells at: the web rate on the website, else by its length."""
     unit_type_id = portfolio.units[plan.unit_id].unit_type_id
     nights = (plan.end - plan.start).days

@@ -131,7 +131,7 @@ def create_booking(request: ApiRequest) -> Answer:
     booking.customer_reference = body.get("customerReference")
     booking.billing_frequency_id = body["billingFrequencyId"]
     booking.booking_type_id = body["bookingTypeId"]
-    for (unit_id, start, end), wanted in zip(planned, body["roomStays"]):
+    for (unit_id, start, end), wanted in zip(planned, body["roomStays"], strict=True):
         stay = portfolio.add_stay(unit_id, start, end, status="ENQUIRY", booking_id=booking.id)
         stay.external_notes = wanted.get("externalNotes")
         stay.ops_information = wanted.get("opsInformation")
