@@ -16,38 +16,38 @@ from requests_resharmonics.testing._http import Answer, Incoming
 from .conftest import StartHost, add_echo
 from .test_cli import run
 
-ALL_CONTACTS = [5000 + number for number in range(1, 61)]  # the seeded portfolio's contacts
+ALL_UNITS = [1000 + number for number in range(1, 41)]  # the seeded portfolio's 40 units
 
 
-def api_calls(fake: FakeResharmonics, path: str = "/api/v3/contacts") -> int:
+def api_calls(fake: FakeResharmonics, path: str = "/api/v3/units") -> int:
     return sum(1 for seen in fake.requests if seen.path == path)
 
 
 # -- pagination ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("page_size", "pages"), [(1, 60), (7, 9), (20, 3), (60, 1), (1000, 1)])
+@pytest.mark.parametrize(("page_size", "pages"), [(1, 40), (7, 6), (20, 2), (40, 1), (1000, 1)])
 @pytest.mark.parametrize("legacy", [False, True], ids=["page-envelope", "legacy-envelope"])
 def test_paginate_yields_every_item_once_in_order(
     fake_resharmonics: FakeResharmonics, page_size: int, pages: int, legacy: bool
 ) -> None:
     fake_resharmonics.legacy_pagination = legacy
     session = fake_resharmonics.session()
-    ids = [contact["id"] for contact in session.paginate("/api/v3/contacts", page_size=page_size)]
-    assert ids == ALL_CONTACTS
+    ids = [unit["id"] for unit in session.paginate("/api/v3/units", page_size=page_size)]
+    assert ids == ALL_UNITS
     assert api_calls(fake_resharmonics) == pages
 
 
 def test_paginate_without_prefetch_requests_the_next_page_only_when_needed(
     fake_resharmonics: FakeResharmonics,
 ) -> None:
-    items = fake_resharmonics.session().paginate("/api/v3/contacts", page_size=20, prefetch=False)
+    items = fake_resharmonics.session().paginate("/api/v3/units", page_size=20, prefetch=False)
     assert api_calls(fake_resharmonics) == 0
     first = [next(items) for _ in range(20)]
     assert api_calls(fake_resharmonics) == 1
     first.append(next(items))
     assert api_calls(fake_resharmonics) == 2
-    assert [contact["id"] for contact in first] == ALL_CONTACTS[:21]
+    assert [unit["id"] for unit in first] == ALL_UNITS[:21]
 
 
 def test_paginate_keeps_filters_and_a_starting_page(fake_resharmonics: FakeResharmonics) -> None:
@@ -58,8 +58,8 @@ def test_paginate_keeps_filters_and_a_starting_page(fake_resharmonics: FakeResha
     assert [row["roomStayId"] for row in confirmed] == expected
     assert {row["roomStayStatus"] for row in confirmed} == {"CONFIRMED"}
     assert all(seen.query["statuses"] == "CONFIRMED" for seen in fake_resharmonics.requests[1:])
-    tail = list(session.paginate("/api/v3/contacts", {"page": 2, "size": 20}))
-    assert [contact["id"] for contact in tail] == ALL_CONTACTS[40:]
+    tail = list(session.paginate("/api/v3/units", {"page": 1, "size": 15}))
+    assert [unit["id"] for unit in tail] == ALL_UNITS[15:]
 
 
 def test_paginate_stops_on_an_empty_list(fake_resharmonics: FakeResharmonics) -> None:
@@ -211,9 +211,9 @@ def test_token_goes_only_to_the_base_url_host(
 
 
 def test_cli_get_all_prints_one_json_array(fake_resharmonics: FakeResharmonics) -> None:
-    result = run("get", "/api/v3/contacts", "--all", env=fake_resharmonics.environ())
+    result = run("get", "/api/v3/units", "--all", env=fake_resharmonics.environ())
     assert result.returncode == 0, result.stderr
-    assert [contact["id"] for contact in json.loads(result.stdout)] == ALL_CONTACTS
+    assert [unit["id"] for unit in json.loads(result.stdout)] == ALL_UNITS
 
 
 def test_cli_get_jsonl_prints_one_item_a_line(fake_resharmonics: FakeResharmonics) -> None:

@@ -80,21 +80,21 @@ def test_throttle_answers_429_with_retry_after(fake_resharmonics: FakeResharmoni
     assert third.status_code == 200
 
 
-@pytest.mark.parametrize(("size", "pages"), [(20, 3), (50, 2), (60, 1), (7, 9)])
+@pytest.mark.parametrize(("size", "pages"), [(20, 2), (30, 2), (40, 1), (7, 6)])
 def test_spring_pagination(fake_resharmonics: FakeResharmonics, size: int, pages: int) -> None:
     session = fake_resharmonics.session()
     seen: list[int] = []
     for number in range(pages + 1):
-        body = session.get("/api/v3/contacts", params={"page": number, "size": size}).json()
+        body = session.get("/api/v3/units", params={"page": number, "size": size}).json()
         assert body["page"] == {
             "size": size,
             "number": number,
-            "totalElements": 60,
+            "totalElements": 40,
             "totalPages": pages,
         }
-        seen.extend(contact["id"] for contact in body["content"])
+        seen.extend(unit["id"] for unit in body["content"])
     assert body["content"] == []  # past the last page: empty, as Spring answers
-    assert len(seen) == len(set(seen)) == 60
+    assert len(seen) == len(set(seen)) == 40
 
 
 @pytest.mark.parametrize(
@@ -112,7 +112,7 @@ def test_page_parameters_are_read_as_spring_data_reads_them(
 ) -> None:
     body = fake_resharmonics.session().get("/api/v3/contacts", params=params).json()
     assert (body["page"]["size"], body["page"]["number"]) == (size, number)
-    assert len(body["content"]) == min(size, 60)
+    assert len(body["content"]) == min(size, len(fake_resharmonics.portfolio.contacts))
 
 
 @pytest.mark.fake_resharmonics(legacy_pagination=True)
@@ -128,7 +128,7 @@ def test_data_is_reproducible_for_a_seed_and_a_day() -> None:
 
     def rows(seed: int) -> list[dict[str, object]]:
         portfolio = Portfolio(seed, day)
-        return [shapes.booking_row(portfolio, stay) for stay in portfolio.room_stays.values()]
+        return [shapes.room_stay_row(portfolio, stay) for stay in portfolio.room_stays.values()]
 
     assert rows(3) == rows(3)
     assert rows(3) != rows(4)

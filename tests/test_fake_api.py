@@ -342,7 +342,7 @@ def test_create_a_booking_then_confirm_it(
     created = api.post("/api/v3/bookings", json=booking_body(api))
     assert created.status_code == 201
     booking = created.json()
-    assert set(booking) == {"id", "bookingReference"}
+    assert set(booking) == {"id", "bookingReference", "roomStays"}
     stays = every(api, f"/api/v3/bookings/{booking['id']}/roomStays")
     assert [(s["roomStayStatus"], s["startDate"], s["endDate"]) for s in stays] == [
         ("ENQUIRY", day(300), day(304))

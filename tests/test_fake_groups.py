@@ -255,8 +255,11 @@ def test_buildings_cities_areas_and_access(api: ResharmonicsSession) -> None:
     unit = next(
         row for row in every(api, "/api/v3/units") if row["buildingName"] == "Harbour House"
     )
-    link = {"unit": {"id": unit["id"]}, "accessGroup": {"id": group["id"]}}
+    link = {"unit": {"id": unit["id"]}, "accessGroup": group}  # the group in full (doc)
     assert api.put("/api/v3/unitAccessGroups", json=link).status_code == 400  # no currentUser
+    bare = {"unit": {"id": unit["id"]}, "accessGroup": {"id": group["id"]}}
+    refused = api.put("/api/v3/unitAccessGroups", params={"currentUser": "ops"}, json=bare)
+    assert refused.status_code == 400 and "accessGroup.name" in refused.json()["message"]
     put = api.put("/api/v3/unitAccessGroups", params={"currentUser": "ops"}, json=link)
     assert put.status_code == 200 and put.json()["accessGroup"]["externalIdentifier"] == "B-1"
     mine = every(api, "/api/v3/unitAccessGroups", unitId=unit["id"])
@@ -264,7 +267,7 @@ def test_buildings_cities_areas_and_access(api: ResharmonicsSession) -> None:
     elsewhere = next(
         row for row in every(api, "/api/v3/units") if row["buildingName"] != "Harbour House"
     )
-    wrong = {"unit": {"id": elsewhere["id"]}, "accessGroup": {"id": group["id"]}}
+    wrong = {"unit": {"id": elsewhere["id"]}, "accessGroup": group}
     assert api.post("/api/v3/unitAccessGroups", json=wrong).status_code == 400
 
 

@@ -53,7 +53,7 @@ def test_a_year_of_stays_around_today_in_every_status(api: ResharmonicsSession) 
     assert len(leaving) >= 10
     for row in rows:  # time and status agree
         if row["startDate"] <= TODAY.isoformat() < row["endDate"]:
-            assert row["roomStayStatus"] == "CHECKED_IN"
+            assert row["roomStayStatus"] in ("CHECKED_IN", "CANCELLED", "LOST")
         elif row["endDate"] <= TODAY.isoformat():
             assert row["roomStayStatus"] in ("CHECKED_OUT", "COMPLETE", "CANCELLED", "LOST")
 

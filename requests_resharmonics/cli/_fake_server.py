@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import errno
 import math
 import os
 import signal
@@ -17,11 +18,14 @@ import threading
 from typing import Any
 
 from .. import _config
+from ..errors import ConfigurationError
 
 #: The fake server's own credential variables: never the real ones, so that a real secret in
 #: the environment is not taken for the fake's and printed.
 FAKE_CLIENT_ID_VAR = _config.FAKE_CLIENT_ID_VAR
 FAKE_CLIENT_SECRET_VAR = _config.FAKE_CLIENT_SECRET_VAR
+#: What the banner's ``export`` shows for a secret given with ``--client-secret``.
+SECRET_PLACEHOLDER = "<your --client-secret>"
 
 
 def add_fake_server_command(commands: Any) -> argparse.ArgumentParser:
@@ -94,6 +98,12 @@ def add_fake_server_command(commands: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="answer lists in the older envelope (totalPages, number, last at the top level)",
     )
+    fake.add_argument(
+        "--access-log",
+        action="store_true",
+        help="print a line per request received: time, method, path and query (credentials "
+        "hidden), status, milliseconds",
+    )
     fake.set_defaults(run=run_fake_server)
     return fake
 
@@ -117,6 +127,18 @@ def run_fake_server(args: argparse.Namespace) -> int:
         expiry_style=args.expiry_style,
         legacy_pagination=args.legacy_pagination,
     )
+    if args.access_log:
+        printing = threading.Lock()
+
+        def log(line: str) -> None:
+            with printing:  # one whole line at a time, from many connections' threads
+                print(line, flush=True)
+
+        fake.access_log = log
+    try:
+        fake.start()
+    except OSError as error:
+        raise ConfigurationError(_cannot_listen(args.port, error)) from None
     with fake:
         if args.client_secret is None:
             source = "random"
@@ -137,25 +159,28 @@ def banner(fake: Any, *, secret_source: str, config: Any) -> str:
     """Return the start banner: URLs, credentials, and shell commands that paste as they are.
 
     ``secret_source`` is ``"random"``, ``"env"`` (from ``$RESHARMONICS_FAKE_CLIENT_SECRET``)
-    or ``"flag"``. A secret the user chose may be a real one: it is not printed back; the
-    commands read it from its variable, or show where it goes.
+    or ``"flag"``. A secret the user chose may be a real one: it is not printed back. The
+    commands read it from its variable; given with ``--client-secret``, the one ``export``
+    that sets it holds the placeholder `SECRET_PLACEHOLDER` to replace (the README says so).
     """
+    note = ""
     if secret_source == "random":
-        secret, shell_secret = fake.client_secret, _quoted(fake.client_secret)
+        secret = fake.client_secret
+        exported = basic_secret = _quoted(fake.client_secret)
     elif secret_source == "env":
-        secret, shell_secret = (
-            "<from $" + FAKE_CLIENT_SECRET_VAR + ">",
-            f'"${FAKE_CLIENT_SECRET_VAR}"',
-        )
+        secret = "<from $" + FAKE_CLIENT_SECRET_VAR + ">"
+        exported = basic_secret = f'"${FAKE_CLIENT_SECRET_VAR}"'
     else:
-        secret = "<the secret you gave>"
-        shell_secret = _quoted(secret)
+        secret = "<given with --client-secret, not shown>"
+        exported = _quoted(SECRET_PLACEHOLDER)
+        basic_secret = f'"${config.CLIENT_SECRET_VAR}"'
+        note = "  # replace the placeholder with the secret you gave"
     environ = {**fake.environ(), config.CLIENT_SECRET_VAR: None}
     exports = [
-        f"    export {name}={shell_secret if value is None else _quoted(value)}"
+        f"    export {name}={exported + note if value is None else _quoted(value)}"
         for name, value in environ.items()
     ]
-    basic = _quoted(fake.client_id + ":") + shell_secret
+    basic = _quoted(fake.client_id + ":") + basic_secret
     token_command = (
         f"curl -s -u {basic} -d grant_type=client_credentials {fake.token_url}"
         " | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])'"
@@ -170,11 +195,24 @@ def banner(fake: Any, *, secret_source: str, config: Any) -> str:
         f"  OpenAPI:       {fake.base_url}/v3/api-docs (needs a bearer token, as the API does)",
         "  for this library, in your shell:",
         *exports,
-        "  or with curl (a token, then the OpenAPI document with it):",
+        "  or with curl (a token, then the OpenAPI document with it"
+        + (", after the exports above):" if note else "):"),
         f"    TOKEN=$({token_command})",
         f'    curl -H "Authorization: Bearer $TOKEN" {fake.base_url}/v3/api-docs',
     ]
     return "\n".join(lines)
+
+
+def _cannot_listen(port: int, error: OSError) -> str:
+    """Say in words why the server could not listen on a port, and what to do."""
+    where = f"127.0.0.1:{port}"
+    if error.errno == errno.EADDRINUSE:
+        reason = f"port {port} is already in use by another program"
+    elif error.errno == errno.EACCES:
+        reason = f"this user may not listen on port {port}"
+    else:
+        reason = error.strerror or str(error)
+    return f"cannot listen on {where}: {reason}; choose another --port (0 picks a free one)"
 
 
 def _quoted(value: str) -> str:

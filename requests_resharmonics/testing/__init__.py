@@ -3,8 +3,10 @@
 The package reads like the service it imitates: ``_tokens`` (the token service),
 ``api/`` (one module per resource group, and ``shapes``, the API's field names),
 ``_portfolio`` and ``_seed`` (the data behind every endpoint), ``_routes`` (route
-declarations, Spring's paging and errors), ``_openapi`` (``/v3/api-docs``), ``_controls``
-(``/_fake/``) and ``_http`` (the server).
+declarations and dispatch), ``_query``, ``_schema`` and ``_validate`` (what a request
+may carry, checked as Prism checks it), ``_paging`` and ``_errors`` (Spring's pages and
+errors), ``_openapi`` (``/v3/api-docs``), ``_controls`` (``/_fake/``) and ``_http`` (the
+server).
 
 Example:
     >>> from requests_resharmonics.testing import FakeResharmonics
@@ -18,6 +20,7 @@ Example:
 from __future__ import annotations
 
 from ._cassettes import CASSETTE_PORT, PLACEHOLDER_TOKEN, vcr_config
+from ._contract import ContractReport, check_against_live, compare_documents, fake_document
 from ._fake import EXPIRED_BODY, UNAUTHORIZED_BODY, FakeResharmonics
 from ._faults import API_FAULTS
 from ._http import Answer
@@ -39,9 +42,13 @@ __all__ = [
     "UNAUTHORIZED_BODY",
     "Answer",
     "ApiRequest",
+    "ContractReport",
     "FakeResharmonics",
     "Portfolio",
     "RecordedRequest",
     "ReplayedResharmonics",
+    "check_against_live",
+    "compare_documents",
+    "fake_document",
     "vcr_config",
 ]

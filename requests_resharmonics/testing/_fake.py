@@ -6,6 +6,8 @@ import collections
 import datetime
 import secrets
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from ..auth import ResharmonicsAuth
@@ -14,9 +16,9 @@ from ..session import ResharmonicsSession
 from . import _controls
 from ._faults import Faults
 from ._http import Answer, CutOff, FakeHTTPServer, Incoming, Reset
-from ._openapi import document
+from ._openapi import api_docs_route, document
 from ._portfolio import Portfolio
-from ._request_log import RecordedRequest, RequestLog
+from ._request_log import RecordedRequest, RequestLog, access_line
 from ._routes import Handler, Route, Router
 from ._settings import MAX_LIFETIME, Settings, check_seconds
 from ._tokens import TokenService
@@ -25,8 +27,6 @@ from .api import ROUTES
 EXPIRED_BODY = {"message": "The incoming token has expired"}
 UNAUTHORIZED_BODY = {"message": "Unauthorized"}
 
-
-#: Faults the API can be told to answer with, one per queued API request.
 _TOKEN_PATH = "/oauth2/token"
 
 
@@ -120,6 +120,8 @@ class FakeResharmonics(Settings, Faults):
         self._log = RequestLog()
         self._server: FakeHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        #: Called with one line per request received (``fake.access_log = print``), or None.
+        self.access_log: Callable[[str], None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -334,6 +336,13 @@ class FakeResharmonics(Settings, Faults):
     # -- the service -----------------------------------------------------------------------
 
     def _answer(self, incoming: Incoming) -> Answer | Reset | CutOff:
+        started = time.perf_counter()
+        answer = self._serve(incoming)
+        if self.access_log is not None:
+            self.access_log(access_line(incoming, answer, time.perf_counter() - started))
+        return answer
+
+    def _serve(self, incoming: Incoming) -> Answer | Reset | CutOff:
         if incoming.path.startswith(_controls.PREFIX):
             return _controls.answer(self, incoming)
         answer: Answer | Reset | CutOff
@@ -389,14 +398,7 @@ class FakeResharmonics(Settings, Faults):
         def api_docs(request: Any) -> Any:
             return document(self.router.routes, self.portfolio, self.base_url, self.token_url)
 
-        return Route(
-            "GET",
-            "/v3/api-docs",
-            api_docs,
-            "This OpenAPI document",
-            "Discovery",
-            source="live",
-        )
+        return api_docs_route(api_docs)
 
 
 def _bearer(header: str) -> str | None:

@@ -14,11 +14,22 @@ from typing import TYPE_CHECKING, Any
 from ._reference_records import Allocation, InvoiceItem, Payment, SalesInvoice
 
 if TYPE_CHECKING:
-    from ._records import Booking, RatePlan, RoomStay, Unit
+    from collections.abc import Iterator
+
+    from ._records import Account, Booking, RatePlan, RoomStay, Unit
     from ._reference_records import TaxCode, VatProfile
 
 #: Invoice items are addressed as ``invoice id * ITEMS_PER_INVOICE + item number``.
 ITEMS_PER_INVOICE = 1000
+
+
+def days(start: datetime.date, end: datetime.date) -> Iterator[datetime.date]:
+    """Each date of ``[start, end)``: the nights of a stay, by their dates."""
+    one = datetime.timedelta(days=1)
+    day = start
+    while day < end:
+        yield day
+        day += one
 
 
 class Ledger:
@@ -31,14 +42,15 @@ class Ledger:
     rate_plans: dict[int, RatePlan]
     vat_profiles: dict[int, VatProfile]
     tax_codes: dict[int, TaxCode]
+    accounts: dict[int, Account]
     lock: Any
 
     def now(self) -> datetime.datetime:
         """Return the time stamped on changes (the portfolio's clock)."""
         raise NotImplementedError
 
-    def price(self, plan: RatePlan, day: datetime.date) -> float:
-        """Return a rate's price on a date (the portfolio's prices)."""
+    def prices(self, plan: RatePlan, start: datetime.date, end: datetime.date) -> list[float]:
+        """Return a rate's price for each night of ``[start, end)`` (the portfolio's prices)."""
         raise NotImplementedError
 
     # -- reading -------------------------------------------------------------------------
@@ -74,24 +86,50 @@ class Ledger:
         plan = self.rate_plans[stay.rate_id]
         unit = self.units[stay.unit_id]
         rate = self.tax_rate(vat_profile_id)
-        items: list[InvoiceItem] = []
-        day = max(start, stay.start)
-        while day < min(end, stay.end):
-            price = self.price(plan, day)
-            items.append(
-                InvoiceItem(
-                    number=len(items) + 1,
-                    description=f"{unit.name}, night of {day.isoformat()} ({plan.name})",
-                    unit_price=price,
-                    quantity=1,
-                    net=price,
-                    tax=round(price * rate, 2),
-                    room_stay_id=stay.id,
-                    night=day,
-                )
+        first, last = max(start, stay.start), min(end, stay.end)
+        nights = zip(days(first, last), self.prices(plan, first, last), strict=True)
+        return [
+            InvoiceItem(
+                number=number,
+                description=f"{unit.name}, night of {day.isoformat()} ({plan.name})",
+                unit_price=price,
+                quantity=1,
+                net=price,
+                tax=round(price * rate, 2),
+                room_stay_id=stay.id,
+                night=day,
             )
-            day += datetime.timedelta(days=1)
-        return items
+            for number, (day, price) in enumerate(nights, 1)
+        ]
+
+    def invoice_first_month(
+        self, stay: RoomStay, when: datetime.datetime | None = None
+    ) -> SalesInvoice | None:
+        """Raise the DRAFT invoice of a stay's first month, unless its nights are invoiced.
+
+        The service raises it when the stay is taken (moved to PENDING, CONFIRMED or
+        CHECKED_IN): a guess, made because a new guest must be able to pay at once, and a
+        payment is reconciled against invoices only. Due in 7 days, or 30 on a company's
+        account. Return the invoice, or None when there was nothing to raise.
+        """
+        with self.lock:
+            booking = self.bookings[stay.booking_id]
+            charged = any(
+                item.room_stay_id == stay.id
+                for invoice in self.invoices_of(booking.id)
+                for item in invoice.items
+            )
+            if charged:
+                return None
+            moment = when or self.now()
+            items = self.night_items(
+                stay, stay.start, next_month(stay.start), booking.vat_profile_id
+            )
+            account = self.accounts.get(booking.billing_account_id or 0)
+            days = 30 if account is not None and account.company_id is not None else 7
+            dated = moment.date()
+            due = dated + datetime.timedelta(days=days)
+            return self.add_invoice(booking.id, items, dated, due, created=moment)
 
     def add_invoice(
         self,
@@ -172,7 +210,8 @@ class Ledger:
                 raise ValueError(f"there is no booking {booking_id}")
             if not amount > 0:
                 raise ValueError("amount must be more than 0")
-            owed = self.outstanding(booking_id, due_before)
+            open_invoices = self._open(booking_id, due_before)
+            owed = round(sum(invoice.outstanding for invoice in open_invoices), 2)
             if round(amount, 2) > owed:
                 raise ValueError(f"amount {amount:.2f} exceeds the {owed:.2f} outstanding")
             when = received or self.now()
@@ -188,7 +227,7 @@ class Ledger:
                 user=user,
             )
             left = payment.amount
-            for invoice in self._open(booking_id, due_before):
+            for invoice in open_invoices:
                 share = round(min(left, invoice.outstanding), 2)
                 if share <= 0:
                     break
@@ -210,3 +249,8 @@ class Ledger:
             and (due_before is None or invoice.due_date < due_before)
         ]
         return sorted(found, key=lambda invoice: (invoice.due_date, invoice.id))
+
+
+def next_month(day: datetime.date) -> datetime.date:
+    """Return the first day of the month after ``day``'s."""
+    return (day.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)

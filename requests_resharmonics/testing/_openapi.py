@@ -2,16 +2,19 @@
 
 It is built from the route table (built-in routes and those a test added), and each
 response schema is read off a record the fake would really answer with, so the document
-cannot drift from the fake. Each operation says where it is known from (``x-source``) and
-what the fake guessed (``x-guess``).
+cannot drift from the fake. Request bodies carry the schemas the fake checks them against
+(`_schema`). Each operation says where it is known from (``x-source``) and what the fake
+guessed (``x-guess``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ._routes import DEFAULT_PAGE_SIZE, Param, Route
+from ._query import PAGING, Param
+from ._routes import Route
 
 if TYPE_CHECKING:
     from ._portfolio import Portfolio
@@ -24,12 +27,14 @@ _KINDS = {
     "date": {"type": "string", "format": "date"},
     "date-time": {"type": "string", "format": "date-time"},
 }
-_PAGING = (
-    Param("page", "integer", "0-based page number (default 0)"),
-    Param("size", "integer", f"page size (default {DEFAULT_PAGE_SIZE})"),
-    Param("sort", "array", "property[,asc|desc], repeatable"),
-)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def api_docs_route(handler: Callable[[Any], Any]) -> Route:
+    """Return the route of ``GET /v3/api-docs`` (where the live service serves its document)."""
+    return Route(
+        "GET", "/v3/api-docs", handler, "This OpenAPI document", "Discovery", source="live"
+    )
 
 
 def document(
@@ -80,9 +85,7 @@ def _operation(route: Route, portfolio: Portfolio) -> dict[str, Any]:
         }
         for name in re.findall(r"{(\w+)}", route.path)
     ]
-    parameters += [
-        _parameter(param) for param in (*route.params, *(_PAGING if route.paged else ()))
-    ]
+    parameters += [_parameter(param) for param in (*route.params, *(PAGING if route.paged else ()))]
     schema = _schema(_sample(route, portfolio))
     if route.paged:
         schema = {
@@ -102,7 +105,10 @@ def _operation(route: Route, portfolio: Portfolio) -> dict[str, Any]:
                 "description": "OK" if route.status == 200 else "Created",
                 "content": {"application/json": {"schema": schema}},
             },
-            "400": {"description": "Bad Request: a malformed or missing parameter"},
+            "400": {
+                "description": "Bad Request: a parameter or a body field the document "
+                "refuses (malformed, missing, of the wrong type, out of range), named"
+            },
             "401": {"description": "Unauthorized, or the incoming token has expired"},
             "404": {"description": "Not Found"},
         },
@@ -110,11 +116,11 @@ def _operation(route: Route, portfolio: Portfolio) -> dict[str, Any]:
     }
     if route.guess:
         operation["x-guess"] = route.guess
-    if route.body is not None:
-        operation["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": _schema(route.body), "example": route.body}},
-        }
+    if route.schema is not None:
+        content: dict[str, Any] = {"schema": route.schema}
+        if route.example is not None:
+            content["example"] = route.example
+        operation["requestBody"] = {"required": True, "content": {"application/json": content}}
     return operation
 
 
@@ -126,6 +132,12 @@ def _parameter(param: Param) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "array", "items": items}
     else:
         schema = dict(_KINDS[param.kind])
+        if param.enum:
+            schema["enum"] = list(param.enum)
+        if param.minimum is not None:
+            schema["minimum"] = param.minimum
+        if param.maximum is not None:
+            schema["maximum"] = param.maximum
     found: dict[str, Any] = {
         "name": param.name,
         "in": "query",

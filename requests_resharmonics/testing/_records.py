@@ -93,10 +93,13 @@ class Company:
 
 @dataclass
 class Account:
-    """A finance account: who a booking is for (booking account) or who pays (billing)."""
+    """A finance account: who a booking is for (booking account) or who pays (billing).
+
+    A company's (``company_id``) or a person's (``contact_id``, the contact's sales account).
+    """
 
     id: int
-    company_id: int
+    company_id: int | None
     code: str = ""
     contact_id: int | None = None
     external_id: str | None = None

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import collections
+import datetime
 import threading
 from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from ._http import Answer, CutOff, Incoming, Reset
 
 #: How many requests the log keeps (the counters count them all), and how many bytes of
 #: bodies and headers at most: the oldest are forgotten first.
@@ -75,3 +79,28 @@ class RequestLog:
 def _size(recorded: RecordedRequest) -> int:
     headers = sum(len(key) + len(value) for key, value in recorded.headers.items())
     return len(recorded.body) + headers + len(recorded.path) + 100
+
+
+#: Query parameters whose values an access log never shows, whatever the path.
+_HIDDEN = ("token", "secret", "password", "key", "auth")
+
+
+def access_line(incoming: Incoming, answer: Answer | Reset | CutOff, seconds: float) -> str:
+    """Return one access-log line: when, method, target, outcome, time taken.
+
+    The target is the path and query as received, with the values of parameters that may
+    hold a credential replaced by ``***``; headers and bodies are never shown.
+    """
+    when = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    pairs = [
+        f"{quote(name)}={'***' if any(word in name.lower() for word in _HIDDEN) else quote(value)}"
+        for name, values in incoming.params.items()
+        for value in values
+    ]
+    target = incoming.path + ("?" + "&".join(pairs) if pairs else "")
+    if isinstance(answer, Answer):
+        outcome = str(answer.status)
+    else:
+        outcome = "cut-off" if isinstance(answer, CutOff) else "reset"
+    when = when.replace("+00:00", "Z")
+    return f"{when} {incoming.method} {target} {outcome} {seconds * 1000:.1f} ms"

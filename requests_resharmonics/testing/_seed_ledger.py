@@ -16,7 +16,8 @@ import random
 import uuid
 from typing import TYPE_CHECKING
 
-from ._records import Company
+from ._ledger import next_month
+from ._records import HOLDING_STATUSES, Company
 from ._reference_records import (
     AccessGroup,
     Activity,
@@ -32,9 +33,9 @@ from ._reference_records import (
 )
 
 if TYPE_CHECKING:
-    from ._portfolio import Portfolio
+    from ._store import Store
 
-_INVOICED = frozenset({"CONFIRMED", "CHECKED_IN", "CHECKED_OUT", "COMPLETE"})
+
 # (name, short code, billing type, e-mails to)
 _BOOKING_TYPES = (
     ("Direct", "DIR", "CREDIT_CARD", "BOOKING_CONTACT_AND_GUESTS"),
@@ -48,6 +49,7 @@ _CHANNEL_TERMS = {
     "Airbnb": (2, "Airbnb Ireland UC", "GROSS", 14.0),
     "Expedia": (2, "Expedia Inc.", "GROSS", 18.0),
     "Corporate agent": (3, "Northwind Relocation", "NET", 8.0),
+    "Website": (1, None, "NET", 0.0),
 }
 _AREAS = {
     "Bristol": "Harbourside",
@@ -65,7 +67,7 @@ _EXTRAS = (
 )
 
 
-def seed_reference(portfolio: Portfolio, rng: random.Random) -> None:
+def seed_reference(portfolio: Store, rng: random.Random) -> None:
     """Fill the reference tables; give channels their booking type and terms."""
     for number, (name, code, billing, email_to) in enumerate(_BOOKING_TYPES, 1):
         portfolio.booking_types[number] = BookingType(
@@ -131,7 +133,7 @@ def seed_reference(portfolio: Portfolio, rng: random.Random) -> None:
         portfolio.activity_types[number] = ActivityType(number, name, category, system)
 
 
-def seed_activities(portfolio: Portfolio, rng: random.Random) -> None:
+def seed_activities(portfolio: Store, rng: random.Random) -> None:
     """Add a departure clean for every stay that holds its unit, and a repair now and then."""
     today = portfolio.today
     for stay in sorted(portfolio.room_stays.values(), key=lambda record: record.id):
@@ -149,7 +151,7 @@ def seed_activities(portfolio: Portfolio, rng: random.Random) -> None:
 
 
 def _activity(
-    portfolio: Portfolio,
+    portfolio: Store,
     stay_id: int,
     type_id: int,
     subject: str,
@@ -175,29 +177,37 @@ def _activity(
     return activity
 
 
-def seed_ledger(portfolio: Portfolio, rng: random.Random) -> None:
-    """Invoice each begun month of every invoiced stay; post, export and pay the older ones."""
+def seed_ledger(portfolio: Store, rng: random.Random) -> None:
+    """Invoice every booked stay's months; post, export and pay the older invoices.
+
+    A stay's first month is invoiced when it is booked (the service's rhythm is a guess:
+    raising it then is what lets a new guest pay at once); each later month on its first
+    night, once that night has come.
+    """
     today = portfolio.today
     cutoff = datetime.datetime.combine(today, datetime.time(), datetime.timezone.utc)
     stays = sorted(portfolio.room_stays.values(), key=lambda stay: (stay.start, stay.id))
     for stay in stays:
-        if stay.status not in _INVOICED:
+        if stay.status not in HOLDING_STATUSES:
             continue
         booking = portfolio.bookings[stay.booking_id]
+        on_account = portfolio.accounts[booking.billing_account_id or 0].company_id is not None
         start = stay.start
-        while start < stay.end and start <= today:
-            end = min(stay.end, _next_month(start))
+        while start < stay.end and (start == stay.start or start <= today):
+            end = min(stay.end, next_month(start))
             items = portfolio.night_items(stay, start, end, booking.vat_profile_id)
-            created = min(
-                datetime.datetime.combine(start, datetime.time(6), datetime.timezone.utc),
-                cutoff - datetime.timedelta(minutes=30),
-            )
-            due = start + datetime.timedelta(days=30 if booking.billing_account_id else 7)
-            invoice = portfolio.add_invoice(booking.id, items, start, due, created=created)
-            age = (today - start).days
+            if start == stay.start:
+                created = stay.created + datetime.timedelta(minutes=5)
+            else:
+                created = datetime.datetime.combine(start, datetime.time(6), datetime.timezone.utc)
+            created = min(created, cutoff - datetime.timedelta(minutes=30))
+            dated = created.date()
+            due = dated + datetime.timedelta(days=30 if on_account else 7)
+            invoice = portfolio.add_invoice(booking.id, items, dated, due, created=created)
+            age = (today - dated).days
             if age > 3:
                 portfolio.post_invoice(invoice, created + datetime.timedelta(days=1))
-                invoice.date_sent = start + datetime.timedelta(days=1)
+                invoice.date_sent = dated + datetime.timedelta(days=1)
             if age > 10:
                 exported = created + datetime.timedelta(days=3)
                 portfolio.mark_exported(invoice, f"XERO-{invoice.id}", exported)
@@ -208,7 +218,7 @@ def seed_ledger(portfolio: Portfolio, rng: random.Random) -> None:
 
 
 def _pay(
-    portfolio: Portfolio, rng: random.Random, booking_id: int, amount: float, due: datetime.date
+    portfolio: Store, rng: random.Random, booking_id: int, amount: float, due: datetime.date
 ) -> None:
     booking = portfolio.bookings[booking_id]
     billing = portfolio.booking_types[booking.booking_type_id or 1].billing_type
@@ -225,7 +235,3 @@ def _pay(
         user="seed",
         received=datetime.datetime.combine(paid_on, datetime.time(9), datetime.timezone.utc),
     )
-
-
-def _next_month(day: datetime.date) -> datetime.date:
-    return (day.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)

@@ -8,13 +8,14 @@ declaration plus its shape, and the OpenAPI document (built from the routes) fol
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .._http import Answer
 from .._portfolio import Portfolio
 from .._routes import ApiError, ApiRequest, Param, Route
+from .._schema import Schema
 
 Json = dict[str, Any]
 Shape = Callable[[Portfolio, Any], Json]
@@ -41,7 +42,8 @@ class Group:
     ``detail`` renders single records where the API writes them differently from list rows
     (units); it defaults to ``shape``.
     ``sources`` and ``guesses`` say, per operation, where it is known from and what the
-    fake made up (``source`` and ``guess`` apply to those not named).
+    fake made up (``source`` and ``guess`` apply to those not named). ``schema`` is the
+    body of a create and an update, checked before ``create`` or ``update`` runs.
     """
 
     path: str
@@ -59,6 +61,7 @@ class Group:
     update: Callable[[ApiRequest, Any, Json], None] | None = None
     example: Json | None = None
     detail: Shape | None = None
+    schema: Schema | None = None
 
     def render(self, portfolio: Portfolio, record: Any) -> Json:
         """Render one record as the detail, a creation and an update answer it."""
@@ -66,17 +69,9 @@ class Group:
 
     def rows(self, request: ApiRequest) -> list[Json]:
         """Return the list: every record that passes the given filters, by id."""
-        portfolio, tests = request.portfolio, []
-        for found in self.filters:
-            value = read(request, found.param)
-            if value is not None and value != []:
-                tests.append((found.test, value))
-        table = self.table(portfolio)
-        return [
-            self.shape(portfolio, table[key])
-            for key in sorted(table)
-            if all(test(portfolio, table[key], value) for test, value in tests)
-        ]
+        table = self.table(request.portfolio)
+        records = passing(request, self.filters, (table[key] for key in sorted(table)))
+        return [self.shape(request.portfolio, record) for record in records]
 
     def one(self, request: ApiRequest) -> Json:
         """Return the record the path's ``{id}`` names, else a 404."""
@@ -134,31 +129,26 @@ def routes(group: Group) -> list[Route]:
                 source=group.sources.get(operation, group.source),
                 guess=group.guesses.get(operation, group.guess),
                 sample=group.sample if paged else group.sample_detail,
-                body=group.example if operation in ("create", "update") else None,
+                schema=group.schema if operation in ("create", "update") else None,
+                example=group.example if operation in ("create", "update") else None,
             )
         )
     return built
 
 
-def read(request: ApiRequest, param: Param) -> Any:
-    """Read a query parameter as its kind says."""
-    query = request.query
-    if param.kind == "integer":
-        return query.integer(param.name, param.required)
-    if param.kind == "date":
-        return query.date(param.name, param.required)
-    if param.kind == "date-time":
-        return query.moment(param.name)
-    if param.kind == "boolean":
-        text = query.text(param.name, param.required)
-        if text is None:
-            return None
-        if text.lower() not in ("true", "false"):
-            raise ApiError(400, f"Method parameter '{param.name}': invalid boolean '{text}'")
-        return text.lower() == "true"
-    if param.kind == "array":
-        return query.choices(param.name, param.enum) if param.enum else query.values(param.name)
-    return query.text(param.name, param.required)
+def passing(request: ApiRequest, filters: Sequence[Filter], records: Iterable[Any]) -> list[Any]:
+    """Return the records that pass every filter the request gives a value for.
+
+    The filters are the list's declared parameters, so a list applies exactly what its
+    OpenAPI document declares, spelled as it declares it.
+    """
+    tests = []
+    for found in filters:
+        value = request.query.read(found.param)
+        if value is not None and value != []:
+            tests.append((found.test, value))
+    portfolio = request.portfolio
+    return [record for record in records if all(test(portfolio, record, v) for test, v in tests)]
 
 
 def body_object(request: ApiRequest) -> Json:
@@ -170,19 +160,21 @@ def body_object(request: ApiRequest) -> Json:
 
 
 def field_text(body: Json, name: str, required: bool = True) -> str | None:
-    """Return a text field of a body; missing or blank is a Spring-style validation error."""
+    """Return a text field of a checked body, stripped; absent is None (or a 400 if required)."""
     value = body.get(name)
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if value is None or not str(value).strip():
         if required:
             raise ApiError(400, f"Validation failed: {name} must not be null")
         return None
-    if not isinstance(value, str):
-        raise ApiError(400, f"{name} must be text")
-    return value.strip()
+    return str(value).strip()
 
 
 def field_id(body: Json, name: str, table: dict[int, Any], required: bool = True) -> int | None:
-    """Return an id field (a number, or an object with ``id``) naming a record in ``table``."""
+    """Return the id a reference field names (a number, or an object with ``id``).
+
+    The body is checked already, so the id is a whole number; one that names no record
+    in ``table`` is a 400 (a guess: the service may answer 404).
+    """
     value = body.get(name)
     if isinstance(value, dict):
         value = value.get("id")
@@ -190,28 +182,20 @@ def field_id(body: Json, name: str, table: dict[int, Any], required: bool = True
         if required:
             raise ApiError(400, f"Validation failed: {name} must not be null")
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ApiError(400, f"{name} must be a whole number")
-    try:
-        key = int(value)
-    except ValueError:
-        raise ApiError(400, f"{name} must be a whole number") from None
+    key = int(value)
     if key not in table:
         raise ApiError(400, f"{name} {key} does not exist")
     return key
 
 
 def field_date(body: Json, name: str, default: datetime.date | None = None) -> datetime.date:
-    """Return an ISO date field of a body (``default`` when absent, else required)."""
+    """Return an ISO date field of a checked body (``default`` when absent, else a 400)."""
     value = body.get(name)
     if value is None:
         if default is None:
             raise ApiError(400, f"Validation failed: {name} must not be null")
         return default
-    try:
-        return datetime.date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise ApiError(400, f"{name} must be an ISO date such as 2026-12-01") from None
+    return datetime.date.fromisoformat(str(value))
 
 
 def equals(attribute: str) -> Callable[[Portfolio, Any, Any], bool]:

@@ -187,7 +187,7 @@ ROUTES = [
         "Availabilities",
         params=(
             *_DATES,
-            Param("guests", "integer", source="client"),
+            Param("guests", "integer", "how many stay (at least 1)", source="client", minimum=1),
             Param("inventoryType", source="client"),
             Param("rateCode", source="client"),
         ),
@@ -221,7 +221,9 @@ ROUTES = [
         ),
         paged=True,
         sample=_sample_rate,
-        guess="companyId filters nothing (the fake has no company-specific rates).",
+        guess="companyId filters nothing (the fake has no company-specific rates). The "
+        "website-only rates of the buildings let by the night, coded BUILDING-TYPE-WEB as "
+        "public booking clients' web rate codes are, are a guess.",
     ),
     Route(
         "GET",

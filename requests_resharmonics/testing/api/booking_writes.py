@@ -3,7 +3,9 @@
 Required fields, the ENQUIRY start, ``reserveForMinutes`` and the statuses a stay can be
 moved to are documented; how unknown ids, disallowed moves and clashes are answered is a
 guess (400, 400 and 409 with Spring's error body), and so are the answers' status codes
-(201 for a creation). A stay cannot be checked in before its first night.
+(201 for a creation). A stay cannot be checked in before its first night. The bodies'
+types, required fields and ranges are checked against the schemas below before a handler
+runs.
 """
 
 from __future__ import annotations
@@ -12,32 +14,97 @@ import datetime
 from collections.abc import Container
 from typing import Any
 
+from .. import _schema as s
 from .._http import Answer
-from .._records import RoomStay
-from .._routes import ApiError, ApiRequest, Route, require_fields
+from .._records import HOLDING_STATUSES, ROOM_STAY_STATUSES, RoomStay
+from .._routes import ApiError, ApiRequest, Route
 from . import shapes
+from ._declare import field_id
 
-_REQUIRED = (
-    "channelId",
-    "bookingFinanceAccountId",
-    "billingFinanceAccountId",
-    "bookingContactId",
-    "billingFrequencyId",
-    "bookingTypeId",
-    "roomStays",
-)
 #: The statuses PUT updateStatuses can set (doc), and those a stay may come from (a guess).
 _MOVES = {
     "PENDING": {"ENQUIRY", "QUOTED"},
     "CONFIRMED": {"ENQUIRY", "QUOTED", "PENDING", "MEDIATION_REQUIRED"},
     "CHECKED_IN": {"CONFIRMED"},
 }
+#: The longest ``reserveForMinutes`` the fake takes: a week (a guess).
+MAX_RESERVE = 10080
+
+_ROOM_STAY = s.obj(
+    {
+        "rateId": s.integer("the rate to book at"),
+        "startDate": s.date("the arrival day"),
+        "endDate": s.date("the departure day"),
+        "externalNotes": s.string(max_length=2000),
+        "opsInformation": s.string(max_length=2000),
+        "additionalAccessInformation": s.string(max_length=2000),
+        "inventoryType": s.string("UNIT_TYPE when booking a unit type"),
+        "inventoryTypeId": s.integer(
+            "the unit type booked; must be the rate's (a guess)", source="client"
+        ),
+        "unitId": s.integer(
+            "a unit of the rate's unit type; else the first free one", source="guess"
+        ),
+        "numberOfAdults": s.integer(minimum=0, maximum=100, source="client"),
+        "numberOfChildren": s.integer(minimum=0, maximum=100, source="client"),
+        "numberOfInfants": s.integer(minimum=0, maximum=100, source="client"),
+        "guestIds": s.array(s.integer(), "contacts staying (a guess: not read)", source="client"),
+    },
+    ("rateId", "startDate", "endDate"),
+)
+CREATE_BOOKING = s.obj(
+    {
+        "channelId": s.integer(),
+        "customerReference": s.string(),
+        "bookingFinanceAccountId": s.integer("who the booking is for (a finance account)"),
+        "billingFinanceAccountId": s.integer("who pays (a finance account)"),
+        "bookingContactId": s.integer(),
+        "billingContactId": s.integer(),
+        "guarantorContactId": s.integer(),
+        "billingFrequencyId": s.integer(),
+        "bookingTypeId": s.integer(),
+        "referrerId": s.integer(),
+        "notes": s.string(max_length=4000),
+        "reserveForMinutes": s.integer(
+            "hold the units for this long (documented; at most a week is a guess)",
+            minimum=1,
+            maximum=MAX_RESERVE,
+        ),
+        "roomStays": s.array(_ROOM_STAY, min_items=1, max_items=100),
+    },
+    (
+        "channelId",
+        "bookingFinanceAccountId",
+        "billingFinanceAccountId",
+        "bookingContactId",
+        "billingFrequencyId",
+        "bookingTypeId",
+        "roomStays",
+    ),
+)
+UPDATE_STATUSES = s.obj(
+    {
+        "statusUpdates": s.array(
+            s.obj(
+                {
+                    "roomStayId": s.integer(),
+                    "status": s.string(
+                        "PENDING, CONFIRMED or CHECKED_IN (others are refused)",
+                        enum=ROOM_STAY_STATUSES,
+                    ),
+                },
+                ("roomStayId", "status"),
+            ),
+            max_items=100,
+        )
+    },
+    ("statusUpdates",),
+)
 
 
 def create_booking(request: ApiRequest) -> Answer:
     """Create a booking whose room stays start in ENQUIRY; answer its id and reference."""
-    portfolio = request.portfolio
-    body = require_fields(request.json(), _REQUIRED)
+    portfolio, body = request.portfolio, request.json()
     references: dict[str, Container[int]] = {
         "channelId": portfolio.channels,
         "bookingFinanceAccountId": portfolio.accounts,
@@ -46,36 +113,31 @@ def create_booking(request: ApiRequest) -> Answer:
         "billingFrequencyId": portfolio.billing_frequency_ids,
         "bookingTypeId": portfolio.booking_type_ids,
     }
-    ids = {name: _whole(body[name], name) for name in references}
     for name, known in references.items():
-        if ids[name] not in known:
-            raise ApiError(400, f"{name} {ids[name]} does not exist")
-    for name in ("billingContactId", "guarantorContactId"):
-        if body.get(name) is not None and _whole(body[name], name) not in portfolio.contacts:
+        if body[name] not in known:
             raise ApiError(400, f"{name} {body[name]} does not exist")
+    for name in ("billingContactId", "guarantorContactId"):
+        field_id(body, name, portfolio.contacts, required=False)
     reserve = body.get("reserveForMinutes")
-    if reserve is not None and (
-        isinstance(reserve, bool) or not isinstance(reserve, int) or not 1 <= reserve <= 10080
-    ):
-        raise ApiError(400, "reserveForMinutes must be a whole number of minutes, 1 to 10080")
-    stays = body["roomStays"]
-    if not isinstance(stays, list):
-        raise ApiError(400, "roomStays must be a list")
-    planned = [_plan_stay(request, index, stay, reserve) for index, stay in enumerate(stays)]
+    planned = [
+        _plan_stay(request, index, stay, reserve) for index, stay in enumerate(body["roomStays"])
+    ]
     booking = portfolio.add_booking(
-        ids["bookingContactId"],
-        channel_id=ids["channelId"],
-        booking_account_id=ids["bookingFinanceAccountId"],
-        billing_account_id=ids["billingFinanceAccountId"],
+        body["bookingContactId"],
+        channel_id=body["channelId"],
+        booking_account_id=body["bookingFinanceAccountId"],
+        billing_account_id=body["billingFinanceAccountId"],
     )
     booking.customer_reference = body.get("customerReference")
-    booking.billing_frequency_id = ids["billingFrequencyId"]
-    booking.booking_type_id = ids["bookingTypeId"]
-    for unit_id, start, end in planned:
+    booking.billing_frequency_id = body["billingFrequencyId"]
+    booking.booking_type_id = body["bookingTypeId"]
+    for (unit_id, start, end), wanted in zip(planned, body["roomStays"], strict=True):
         stay = portfolio.add_stay(unit_id, start, end, status="ENQUIRY", booking_id=booking.id)
+        stay.external_notes = wanted.get("externalNotes")
+        stay.ops_information = wanted.get("opsInformation")
         if reserve is not None:
             stay.reserved_until = portfolio.now() + datetime.timedelta(minutes=reserve)
-    return Answer(201, {"id": booking.id, "bookingReference": booking.reference})
+    return Answer(201, shapes.created_booking(portfolio, booking.id))
 
 
 def _plan_stay(
@@ -83,17 +145,17 @@ def _plan_stay(
 ) -> tuple[int, datetime.date, datetime.date]:
     portfolio = request.portfolio
     where = f"roomStays[{index}]"
-    if not isinstance(stay, dict):
-        raise ApiError(400, f"{where} must be an object")
-    require_fields(stay, ("rateId", "startDate", "endDate"))
-    plan = portfolio.rate_plans.get(_whole(stay["rateId"], f"{where}.rateId"))
+    plan = portfolio.rate_plans.get(stay["rateId"])
     if plan is None:
         raise ApiError(400, f"{where}.rateId {stay['rateId']} does not exist")
-    start, end = (_date(stay[name], f"{where}.{name}") for name in ("startDate", "endDate"))
+    kind = stay.get("inventoryTypeId")
+    if kind is not None and kind != plan.unit_type_id:
+        raise ApiError(400, f"{where}.inventoryTypeId {kind} is not the unit type of its rate")
+    start, end = (datetime.date.fromisoformat(stay[name]) for name in ("startDate", "endDate"))
     if end <= start:
         raise ApiError(400, f"{where}.endDate must be after its startDate")
     if stay.get("unitId") is not None:
-        unit = portfolio.units.get(_whole(stay["unitId"], f"{where}.unitId"))
+        unit = portfolio.units.get(stay["unitId"])
         if unit is None or unit.unit_type_id != plan.unit_type_id:
             raise ApiError(400, f"{where}.unitId {stay['unitId']} is not a unit of this rate")
         if reserve is not None and not portfolio.is_free(unit.id, start, end):
@@ -110,23 +172,21 @@ def _plan_stay(
 
 
 def update_statuses(request: ApiRequest) -> Any:
-    """Move room stays of a booking to PENDING, CONFIRMED or CHECKED_IN, all or none."""
+    """Move room stays of a booking to PENDING, CONFIRMED or CHECKED_IN, all or none.
+
+    Every move is checked first; then they are made one by one, and if one fails (its
+    unit is held by another stay, perhaps one moved earlier in the same batch) every
+    move made is undone before the 409, so the batch leaves nothing changed.
+    """
     portfolio = request.portfolio
     booking_id = request.record(portfolio.bookings, "Booking", "bookingId").id
-    body = require_fields(request.json(), ("statusUpdates",))
-    updates = body["statusUpdates"]
-    if not isinstance(updates, list):
-        raise ApiError(400, "statusUpdates must be a list")
     moves: list[tuple[RoomStay, str]] = []
-    for index, update in enumerate(updates):
+    for index, update in enumerate(request.json()["statusUpdates"]):
         where = f"statusUpdates[{index}]"
-        if not isinstance(update, dict):
-            raise ApiError(400, f"{where} must be an object")
-        require_fields(update, ("roomStayId", "status"))
-        stay = portfolio.room_stays.get(_whole(update["roomStayId"], f"{where}.roomStayId"))
+        stay = portfolio.room_stays.get(update["roomStayId"])
         if stay is None or stay.booking_id != booking_id:
             raise ApiError(400, f"{where}: room stay {update['roomStayId']} is not in this booking")
-        status = str(update["status"]).upper()
+        status = update["status"]
         if status not in _MOVES:
             raise ApiError(400, f"{where}.status must be one of {', '.join(_MOVES)}")
         if stay.status != status and stay.status not in _MOVES[status]:
@@ -138,28 +198,21 @@ def update_statuses(request: ApiRequest) -> Any:
                 f"checked in on one of its nights",
             )
         moves.append((stay, status))
-    for stay, status in moves:
-        try:
+    booking = portfolio.bookings[booking_id]
+    before = [(stay, stay.status, stay.last_updated) for stay, _ in moves]
+    touched = booking.last_updated
+    try:
+        for stay, status in moves:
             portfolio.set_status(stay, status)
-        except ValueError as error:
-            raise ApiError(409, str(error)) from None
+    except ValueError as error:
+        for stay, status, when in reversed(before):
+            stay.status, stay.last_updated = status, when
+        booking.last_updated = touched
+        raise ApiError(409, f"{error}; no room stay of this batch was changed") from None
+    for stay, status, _ in before:
+        if status not in HOLDING_STATUSES:  # taken now: its first month is invoiced (a guess)
+            portfolio.invoice_first_month(stay)
     return [shapes.room_stay_row(portfolio, stay) for stay, _ in moves]
-
-
-def _whole(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ApiError(400, f"{name} must be a whole number")
-    try:
-        return int(value)
-    except ValueError:
-        raise ApiError(400, f"{name} must be a whole number") from None
-
-
-def _date(value: Any, name: str) -> datetime.date:
-    try:
-        return datetime.date.fromisoformat(str(value))
-    except ValueError:
-        raise ApiError(400, f"{name} must be an ISO date such as 2026-12-01") from None
 
 
 ROUTES = [
@@ -170,7 +223,8 @@ ROUTES = [
         "Create a booking (its room stays start in ENQUIRY)",
         "Bookings",
         status=201,
-        body={
+        schema=CREATE_BOOKING,
+        example={
             "channelId": 1,
             "bookingFinanceAccountId": 701,
             "billingFinanceAccountId": 701,
@@ -179,10 +233,11 @@ ROUTES = [
             "bookingTypeId": 1,
             "roomStays": [{"rateId": 60001, "startDate": "2026-12-01", "endDate": "2026-12-05"}],
         },
-        sample=lambda p: {"id": 20001, "bookingReference": "20261128-20001"},
-        guess="201 and the unit chosen when roomStays name no unitId are guesses; unknown "
-        "ids are 400, no free unit 409. With reserveForMinutes the ENQUIRY stays hold their "
-        "units for that long (documented), at most a week (a guess).",
+        sample=lambda p: shapes.created_booking(p, min(p.bookings)),
+        guess="201 and the answer (id, bookingReference and the room stays, as public "
+        "clients read them) are guesses; so is the unit chosen when roomStays name no unitId. "
+        "Unknown ids are 400, no free unit 409. With reserveForMinutes the ENQUIRY stays hold "
+        "their units for that long (documented), at most a week (a guess).",
     ),
     Route(
         "PUT",
@@ -190,11 +245,14 @@ ROUTES = [
         update_statuses,
         "Move room stays of a booking to PENDING, CONFIRMED or CHECKED_IN",
         "Bookings",
-        body={"statusUpdates": [{"roomStayId": 30001, "status": "CONFIRMED"}]},
+        schema=UPDATE_STATUSES,
+        example={"statusUpdates": [{"roomStayId": 30001, "status": "CONFIRMED"}]},
         source="doc",
         sample=lambda p: [shapes.room_stay_row(p, next(iter(p.room_stays.values())))],
-        guess="The answer (the changed room-stay rows) and which moves are allowed are "
+        guess="The answer (the changed room-stay records) and which moves are allowed are "
         "guesses; a disallowed move, or a check-in outside the stay's nights, is 400; a "
-        "double booking is 409.",
+        "double booking is 409, and then no stay of the batch changes. A stay taken (moved "
+        "from ENQUIRY or QUOTED) gets a DRAFT invoice for its first month, due in 7 days "
+        "(30 on a company's account), so that the guest can pay at once (a guess).",
     ),
 ]

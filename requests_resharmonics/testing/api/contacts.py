@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .. import _schema as s
 from .._http import Answer
 from .._records import CONTACT_STATUSES, Contact
-from .._routes import ApiError, ApiRequest, Param, Query, Route, require_fields
+from .._routes import ApiRequest, Param, Query, Route
 from . import shapes
 
 
@@ -41,21 +42,71 @@ def contact(request: ApiRequest) -> Any:
     return shapes.contact(request.portfolio, found)
 
 
+_EMAIL = s.obj(
+    {
+        "email": s.string(fmt="email"),
+        "primary": s.boolean(),
+        "type": s.string("PERSONAL, WORK... (not read)", source="client"),
+    },
+    ("email",),
+)
+_TELEPHONE = s.obj(
+    {
+        "number": s.string(max_length=40),
+        "primary": s.boolean(),
+        "type": s.string("MOBILE, HOME... (not read)", source="client"),
+    },
+    ("number",),
+)
+CREATE_CONTACT = s.obj(
+    {
+        "firstName": s.string(not_blank=True, max_length=100),
+        "middleNames": s.string(max_length=100),
+        "lastName": s.string(not_blank=True, max_length=100),
+        "jobTitle": s.string(),
+        "department": s.string(),
+        "preferences": s.string(max_length=2000),
+        "status": s.string("default ACTIVE", enum=CONTACT_STATUSES),
+        "marketingOptOut": s.boolean(),
+        "primaryContactEmailAddress": {**_EMAIL, "x-source": "client"},
+        "contactEmailAddresses": s.array(_EMAIL, "the first primary one is kept", source="client"),
+        "primaryContactTelephoneNumber": {**_TELEPHONE, "x-source": "client"},
+        "contactTelephoneNumbers": s.array(_TELEPHONE, source="client"),
+    },
+    ("firstName", "lastName"),
+)
+
+
 def create_contact(request: ApiRequest) -> Answer:
-    """Create a contact from ``firstName``, ``lastName`` and ``primaryContactEmailAddress``."""
-    body = require_fields(request.json(), ("firstName", "lastName"))
-    email = body.get("primaryContactEmailAddress")
-    address = email.get("email") if isinstance(email, dict) else None
-    if address is not None and (not isinstance(address, str) or "@" not in address):
-        raise ApiError(400, "primaryContactEmailAddress.email must be an e-mail address")
-    status = str(body.get("status") or "ACTIVE").upper()
-    if status not in CONTACT_STATUSES:
-        raise ApiError(400, f"status must be one of {', '.join(CONTACT_STATUSES)}")
-    created = request.portfolio.add_contact(str(body["firstName"]), str(body["lastName"]), address)
+    """Create a contact from its names, e-mail address and telephone number."""
+    body = request.json()
+    email = _primary(body, "primaryContactEmailAddress", "contactEmailAddresses", "email")
+    created = request.portfolio.add_contact(
+        body["firstName"].strip(), body["lastName"].strip(), email
+    )
     created.middle_names = body.get("middleNames")
-    created.marketing_opt_out = bool(body.get("marketingOptOut", False))
-    created.status = status
+    created.marketing_opt_out = bool(body.get("marketingOptOut"))
+    created.status = body.get("status") or "ACTIVE"
+    created.telephone = _primary(
+        body, "primaryContactTelephoneNumber", "contactTelephoneNumbers", "number"
+    )
+    for name in ("jobTitle", "department", "preferences"):
+        setattr(created, _SNAKE[name], body.get(name))
     return Answer(201, shapes.contact(request.portfolio, created))
+
+
+_SNAKE = {"jobTitle": "job_title", "department": "department", "preferences": "preferences"}
+
+
+def _primary(body: Any, single: str, many: str, field: str) -> str | None:
+    """Return the one given, else the first primary of the list, else the list's first."""
+    given = body.get(single)
+    if given is not None:
+        return str(given[field])
+    listed = body.get(many) or []
+    chosen = next((entry for entry in listed if entry.get("primary")), None)
+    chosen = chosen or (listed[0] if listed else None)
+    return str(chosen[field]) if chosen is not None else None
 
 
 def _first(portfolio: Any) -> Any:
@@ -97,12 +148,16 @@ ROUTES = [
         "Contacts",
         status=201,
         source="client",
-        body={
+        schema=CREATE_CONTACT,
+        example={
             "firstName": "Ada",
             "lastName": "Lovelace",
             "primaryContactEmailAddress": {"email": "ada@example.com", "primary": True},
         },
         sample=_first,
-        guess="Answers 201 with the new contact (a guess).",
+        guess="Answers 201 with the new contact (a guess), which has a finance account of its "
+        "own (contactSalesAccount), as every contact has, to book on (a guess: public booking "
+        "clients book on contactSalesAccount.id). Of the e-mail and telephone fields, the "
+        "primary one is kept; the other fields public clients send are ignored.",
     ),
 ]

@@ -10,63 +10,132 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import _schema as s
 from .._http import Answer
 from .._portfolio import next_id
 from .._records import GUEST_STAY_TYPES, UNIT_TYPE_KINDS, Building, GuestStay, UnitType
 from .._reference_records import MANAGEMENT_TYPES
 from .._routes import ApiError, ApiRequest, Param, Route
 from . import shapes
-from ._declare import body_object, field_id, field_text
+from ._declare import field_id, field_text
 
 #: The unit-type kinds a new unit type may have (the description lists these and more).
 _KINDS = (*UNIT_TYPE_KINDS, "FOUR_BEDROOM", "FIVE_BEDROOM", "SIX_BEDROOM")
 
+CREATE_UNIT = s.obj(
+    {
+        "name": s.string(not_blank=True),
+        "unitType": s.reference("unit type"),
+        "unitTypeId": s.integer("the unit type, when unitType is not given"),
+        "bookable": s.boolean("default true"),
+        "publish": s.boolean("default true"),
+    },
+    ("name",),
+    source="guess",
+)
+CREATE_UNIT_TYPE = s.obj(
+    {
+        "building": s.reference("building"),
+        "name": s.string(not_blank=True),
+        "type": s.string("default STUDIO", enum=_KINDS),
+        "unitTypeCode": s.string(max_length=50),
+        "shortDescription": s.string(max_length=500),
+        "minStay": s.integer("nights, default 1", minimum=1, maximum=100_000),
+        "maxStay": s.integer("nights, default 365", minimum=1, maximum=100_000),
+        "maxOccupancy": s.integer("default 2", minimum=1, maximum=100_000),
+    },
+    ("building", "name"),
+    source="guess",
+)
+_ADDRESS = s.obj(
+    {
+        "id": s.integer(),
+        "addressLine1": s.string(not_blank=True),
+        "addressLine2": s.string(),
+        "addressLine3": s.string(),
+        "city": s.string(not_blank=True, max_length=100),
+        "postCode": s.string(not_blank=True, max_length=20),
+        "country": s.obj(
+            {"id": s.integer(), "name": s.string(), "sortOrder": s.integer()},
+            ("name", "sortOrder"),
+            "accepted and ignored: every building is in the United Kingdom (a guess)",
+        ),
+    },
+    ("addressLine1", "city", "postCode"),
+    "addressLine1, city and postCode are required (a guess)",
+)
+CREATE_BUILDING = s.obj(
+    {
+        "id": s.integer(),
+        "buildingName": s.string("default addressLine1", source="guess"),
+        "buildingManagementType": s.string(enum=MANAGEMENT_TYPES),
+        "buildingAddress": _ADDRESS,
+        "networkOperator": s.obj({"id": s.integer(), "companyName": s.string()}),
+        "development": s.obj({"id": s.integer(), "name": s.string()}),
+    },
+    ("buildingManagementType", "buildingAddress"),
+)
+CREATE_GUEST_STAY = s.obj(
+    {
+        "roomStayId": s.integer(),
+        "roomStay": s.reference("room stay"),
+        "contactId": s.integer(),
+        "contact": s.reference("contact"),
+        "type": s.string("default OVERNIGHT", enum=GUEST_STAY_TYPES),
+    },
+    description="roomStayId (or roomStay) and contactId (or contact) are required",
+    source="guess",
+)
+MERGE_CONTACTS = s.obj(
+    {
+        "primaryContactId": s.integer("the contact kept"),
+        "duplicateContactIds": s.array(s.integer(), "the contacts folded into it", min_items=1),
+    },
+    ("primaryContactId", "duplicateContactIds"),
+    source="guess",
+)
 
-def _whole(body: dict[str, Any], name: str, default: int, low: int = 0) -> int:
-    value = body.get(name, default)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 100_000:
-        raise ApiError(400, f"{name} must be a whole number from {low}")
-    return value
+
+def _either(body: Any, one: str, other: str) -> str:
+    """Return whichever of two spellings of a reference the body uses (``one`` if neither)."""
+    return other if body.get(one) is None and body.get(other) is not None else one
 
 
 def create_unit(request: ApiRequest) -> Answer:
     """Add a unit of a unit type."""
-    portfolio, body = request.portfolio, body_object(request)
-    name = str(field_text(body, "name"))[:200]
-    key = "unitType" if "unitType" in body else "unitTypeId"
-    type_id = int(field_id(body, key, portfolio.unit_types) or 0)
-    flags = {flag: body.get(flag, True) for flag in ("bookable", "publish")}
-    if not all(isinstance(value, bool) for value in flags.values()):
-        raise ApiError(400, "bookable and publish must be true or false")
-    unit = portfolio.add_unit(name, type_id, bookable=flags["bookable"], publish=flags["publish"])
+    portfolio, body = request.portfolio, request.json()
+    type_id = int(
+        field_id(body, _either(body, "unitType", "unitTypeId"), portfolio.unit_types) or 0
+    )
+    unit = portfolio.add_unit(
+        body["name"].strip()[:200],
+        type_id,
+        bookable=body.get("bookable") is not False,
+        publish=body.get("publish") is not False,
+    )
     return Answer(201, shapes.unit_detail(portfolio, unit))
 
 
 def create_unit_type(request: ApiRequest) -> Answer:
     """Add a unit type to a building (without rates until the operator sets some)."""
-    portfolio, body = request.portfolio, body_object(request)
+    portfolio, body = request.portfolio, request.json()
     building_id = int(field_id(body, "building", portfolio.buildings) or 0)
-    name = str(field_text(body, "name"))[:200]
-    kind = str(body.get("type") or "STUDIO").upper()
-    if kind not in _KINDS:
-        raise ApiError(400, f"type must be one of {', '.join(_KINDS)}")
-    min_stay, max_stay = _whole(body, "minStay", 1, 1), _whole(body, "maxStay", 365, 1)
+    min_stay, max_stay = body.get("minStay") or 1, body.get("maxStay") or 365
     if max_stay < min_stay:
         raise ApiError(400, "maxStay must not be less than minStay")
+    name = body["name"].strip()
     with portfolio.lock:
         type_id = next_id(portfolio.unit_types, 10)
         record = UnitType(
             id=type_id,
             building_id=building_id,
             name=name,
-            code=str(body.get("unitTypeCode") or f"UT-{type_id}")[:50],
-            description=str(body.get("shortDescription") or name)[:500],
-            kind=kind,
+            code=body.get("unitTypeCode") or f"UT-{type_id}",
+            description=body.get("shortDescription") or name,
+            kind=body.get("type") or "STUDIO",
             min_stay=min_stay,
             max_stay=max_stay,
-            max_occupancy=_whole(body, "maxOccupancy", 2, 1),
+            max_occupancy=body.get("maxOccupancy") or 2,
             nightly_rate=0.0,
         )
         portfolio.unit_types[type_id] = record
@@ -75,18 +144,13 @@ def create_unit_type(request: ApiRequest) -> Answer:
 
 def create_building(request: ApiRequest) -> Answer:
     """Add a building; ``buildingManagementType`` and ``buildingAddress`` are required (doc)."""
-    portfolio, query, body = request.portfolio, request.query, body_object(request)
-    query.text("currentUser", required=True)
-    management = str(body.get("buildingManagementType") or "").upper()
-    if management not in MANAGEMENT_TYPES:
-        raise ApiError(400, f"buildingManagementType must be one of {', '.join(MANAGEMENT_TYPES)}")
-    address = body.get("buildingAddress")
-    if not isinstance(address, dict):
-        raise ApiError(400, "Validation failed: buildingAddress must not be null")
-    line1 = str(field_text(address, "addressLine1"))[:200]
-    city = str(field_text(address, "city"))[:100]
-    postcode = str(field_text(address, "postCode"))[:20]
-    name = str(field_text(body, "buildingName", required=False) or line1)[:200]
+    portfolio, body = request.portfolio, request.json()
+    address = body["buildingAddress"]
+    line1 = str(field_text(address, "addressLine1"))
+    city = str(field_text(address, "city"))
+    postcode = str(field_text(address, "postCode"))
+    name = field_text(body, "buildingName", required=False) or line1
+    management = body["buildingManagementType"]
     with portfolio.lock:
         record = Building(next_id(portfolio.buildings), name, line1, city, postcode, management)
         portfolio.buildings[record.id] = record
@@ -95,14 +159,12 @@ def create_building(request: ApiRequest) -> Answer:
 
 def create_guest_stay(request: ApiRequest) -> Answer:
     """Add a guest to a room stay: the guest stay takes the stay's dates and status."""
-    portfolio, body = request.portfolio, body_object(request)
-    stay_key = "roomStay" if "roomStay" in body else "roomStayId"
-    contact_key = "contact" if "contact" in body else "contactId"
+    portfolio, body = request.portfolio, request.json()
+    stay_key = _either(body, "roomStayId", "roomStay")
+    contact_key = _either(body, "contactId", "contact")
     stay_id = int(field_id(body, stay_key, portfolio.room_stays) or 0)
     contact_id = int(field_id(body, contact_key, portfolio.contacts) or 0)
-    kind = str(body.get("type") or "OVERNIGHT").upper()
-    if kind not in GUEST_STAY_TYPES:
-        raise ApiError(400, f"type must be one of {', '.join(GUEST_STAY_TYPES)}")
+    kind = body.get("type") or "OVERNIGHT"
     with portfolio.lock:
         stay = portfolio.room_stays[stay_id]
         if any(portfolio.guest_stays[key].contact_id == contact_id for key in stay.guests):
@@ -115,12 +177,12 @@ def create_guest_stay(request: ApiRequest) -> Answer:
 
 def merge_contacts(request: ApiRequest) -> Any:
     """Fold duplicate contacts into one: their bookings, stays and accounts move to it."""
-    portfolio, body = request.portfolio, body_object(request)
+    portfolio, body = request.portfolio, request.json()
     keep = int(field_id(body, "primaryContactId", portfolio.contacts) or 0)
-    others = body.get("duplicateContactIds")
-    if not isinstance(others, list) or not others:
-        raise ApiError(400, "Validation failed: duplicateContactIds must not be empty")
-    duplicates = {int(field_id({"id": key}, "id", portfolio.contacts) or 0) for key in others}
+    duplicates = set(body["duplicateContactIds"])
+    unknown = sorted(duplicates - portfolio.contacts.keys())
+    if unknown:
+        raise ApiError(400, f"duplicateContactIds: contact {unknown[0]} does not exist")
     if keep in duplicates:
         raise ApiError(400, "primaryContactId must not be among duplicateContactIds")
     with portfolio.lock:
@@ -151,7 +213,8 @@ ROUTES = [
         "Create a unit",
         "Units",
         status=201,
-        body={"name": "Harbour House 901", "unitType": {"id": 11}, "bookable": True},
+        schema=CREATE_UNIT,
+        example={"name": "Harbour House 901", "unitType": {"id": 11}, "bookable": True},
         sample=lambda p: shapes.unit_detail(p, _first(p.units)),
         guess="The body (the detail's shape: name, unitType {id}, bookable, publish) and 201 "
         "are guesses.",
@@ -163,7 +226,13 @@ ROUTES = [
         "Create a unit type",
         "Unit Types",
         status=201,
-        body={"building": {"id": 1}, "name": "Penthouse", "type": "TWO_BEDROOM", "maxOccupancy": 4},
+        schema=CREATE_UNIT_TYPE,
+        example={
+            "building": {"id": 1},
+            "name": "Penthouse",
+            "type": "TWO_BEDROOM",
+            "maxOccupancy": 4,
+        },
         sample=lambda p: shapes.unit_type(p, _first(p.unit_types)),
         guess="The body (the unit type's shape) and 201 are guesses; a new unit type has no "
         "rates, so its units are not offered by the availability search.",
@@ -176,7 +245,8 @@ ROUTES = [
         "Building",
         params=(Param("currentUser", required=True),),
         status=201,
-        body={
+        schema=CREATE_BUILDING,
+        example={
             "buildingName": "Dock Yard",
             "buildingManagementType": "MANAGED",
             "buildingAddress": {
@@ -196,7 +266,8 @@ ROUTES = [
         "Add a guest to a room stay",
         "Guest Stays",
         status=201,
-        body={"roomStayId": 30001, "contactId": 5001, "type": "OVERNIGHT"},
+        schema=CREATE_GUEST_STAY,
+        example={"roomStayId": 30001, "contactId": 5001, "type": "OVERNIGHT"},
         sample=lambda p: shapes.guest_stay_detail(p, _first(p.guest_stays)),
         guess="The body (roomStayId, contactId, type) and 201 are guesses; the same contact "
         "twice in one stay is 400.",
@@ -207,7 +278,8 @@ ROUTES = [
         merge_contacts,
         "Merge duplicate contacts into one",
         "Contacts",
-        body={"primaryContactId": 5001, "duplicateContactIds": [5002]},
+        schema=MERGE_CONTACTS,
+        example={"primaryContactId": 5001, "duplicateContactIds": [5002]},
         sample=lambda p: shapes.contact(p, _first(p.contacts)),
         guess="The body and the answer (the kept contact) are guesses; duplicates stay, "
         "with status REMOVED, their bookings and guest stays moved to the kept contact.",

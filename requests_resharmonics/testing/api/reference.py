@@ -8,21 +8,63 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import _schema as s
 from .._portfolio import Portfolio, next_id
 from .._reference_records import EXTRA_FREQUENCIES, AccessGroup, Area, City, UnitAccessGroup
 from .._routes import ApiError, ApiRequest, Param, Route
 from . import shapes_reference as shapes
-from ._declare import Filter, Group, body_object, equals, field_id, field_text, routes
+from ._declare import Filter, Group, equals, field_id, field_text, routes
 
 _UNSEEN = "The description's page for this operation was not seen: fields and answer are guesses."
+
+CITY = s.obj(
+    {
+        "name": s.string(not_blank=True, max_length=100),
+        "country": s.obj({"id": s.integer(), "name": s.string()}, description="default the UK"),
+    },
+    ("name",),
+    source="guess",
+)
+AREA = s.obj(
+    {"name": s.string(not_blank=True, max_length=100), "city": s.reference("city")},
+    ("name", "city"),
+    source="guess",
+)
+ACCESS_GROUP = s.obj(
+    {
+        "name": s.string(not_blank=True),
+        "building": s.reference("building"),
+        "externalIdentifier": s.string("the door system's id", not_blank=True),
+    },
+    ("name", "building", "externalIdentifier"),
+    source="guess",
+)
+#: The membership as PUT /unitAccessGroups takes it (doc): the unit, and the access group
+#: in full, with its name and external identifier required. The fake reads only the ids.
+UNIT_ACCESS_GROUP = s.obj(
+    {
+        "id": s.integer("the membership to replace; none makes a new one"),
+        "unit": s.obj({"id": s.integer(), "name": s.string()}, ("id",)),
+        "accessGroup": s.obj(
+            {
+                "id": s.integer(),
+                "name": s.string(not_blank=True),
+                "building": s.obj({"id": s.integer(), "name": s.string()}, ("id",)),
+                "externalIdentifier": s.string(not_blank=True),
+            },
+            ("id", "name", "building", "externalIdentifier"),
+        ),
+    },
+    ("unit", "accessGroup"),
+)
 
 
 def _new_city(request: ApiRequest, body: dict[str, Any]) -> City:
     portfolio = request.portfolio
     name = field_text(body, "name")
-    country = body.get("country")
-    country_name = country.get("name") if isinstance(country, dict) else None
-    record = City(next_id(portfolio.cities), str(name), str(country_name or "United Kingdom"))
+    country = body.get("country") or {}
+    country_name = country.get("name") or "United Kingdom"
+    record = City(next_id(portfolio.cities), str(name), str(country_name))
     portfolio.put(record)
     return record
 
@@ -73,9 +115,7 @@ def _building_of(portfolio: Portfolio, unit_id: int) -> int:
 
 def put_unit_access_group(request: ApiRequest) -> Any:
     """Update the membership the body's ``id`` names, or create one without an ``id``."""
-    if request.query.text("currentUser", required=True) is None:  # required: raised already
-        raise ApiError(400, "currentUser is required")
-    portfolio, body = request.portfolio, body_object(request)
+    portfolio, body = request.portfolio, request.json()
     if body.get("id") is None:
         return shapes.unit_access_group(portfolio, _new_unit_access_group(request, body))
     key = field_id(body, "id", portfolio.unit_access_groups)
@@ -138,6 +178,23 @@ def _extra_building(portfolio: Portfolio, record: Any, value: Any) -> bool:
     return bool(record.building_id == value)
 
 
+#: Where public code and the description disagree, the fake follows the description.
+_ACTIVITY_TYPE = (
+    "activityType is an object (id, name, category, systemType, created, lastUpdated, "
+    "deleted, links), as the description documents it; public code compares activityType "
+    "with a string (a type's name), which this shape never equals: read activityType.name."
+)
+
+_MEMBERSHIP = {
+    "unit": {"id": 1002},
+    "accessGroup": {
+        "id": 1,
+        "name": "Main entrance",
+        "building": {"id": 1, "name": "Harbour House"},
+        "externalIdentifier": "ACS-1-MAIN",
+    },
+}
+
 GROUPS = [
     Group(
         "/api/v3/bookingTypes",
@@ -175,6 +232,7 @@ GROUPS = [
         guess=_UNSEEN,
         create=_new_city,
         update=_change_city,
+        schema=CITY,
         example={"name": "Cardiff"},
     ),
     Group(
@@ -187,6 +245,7 @@ GROUPS = [
         guess=_UNSEEN,
         create=_new_area,
         update=_change_area,
+        schema=AREA,
         example={"name": "Cathays", "city": {"id": 1}},
     ),
     Group(
@@ -199,6 +258,7 @@ GROUPS = [
         filters=(Filter(Param("buildingId", "integer", source="guess"), _extra_building),),
         guess="Rows are shaped as unitAccessGroups nests an access group; buildingId is a guess.",
         create=_new_access_group,
+        schema=ACCESS_GROUP,
         example={"name": "Bike store", "building": {"id": 1}, "externalIdentifier": "ACS-1-BIKE"},
     ),
     Group(
@@ -209,9 +269,11 @@ GROUPS = [
         shapes.unit_access_group,
         operations=("list", "create"),
         filters=(Filter(Param("unitId", "integer", source="guess"), equals("unit_id")),),
-        guess="unitId and the answer of POST (201 with the membership) are guesses.",
+        guess="unitId, the body of POST (that of PUT) and its answer (201 with the "
+        "membership) are guesses.",
         create=_new_unit_access_group,
-        example={"unit": {"id": 1002}, "accessGroup": {"id": 1}},
+        schema=UNIT_ACCESS_GROUP,
+        example=_MEMBERSHIP,
     ),
     Group(
         "/api/v3/vatProfiles",
@@ -245,9 +307,25 @@ GROUPS = [
         "Activity",
         lambda p: p.activities,
         shapes.activity,
-        operations=("get",),
+        operations=("list", "get"),
+        filters=(
+            Filter(
+                Param("dueDate", "date", "due on or after this day", source="client"),
+                lambda p, record, day: record.due.date() >= day,
+            ),
+            Filter(
+                Param("dueDateEnd", "date", "due on or before this day", source="client"),
+                lambda p, record, day: record.due.date() <= day,
+            ),
+        ),
+        sources={"list": "client"},
         guess="roomStay {id} in the answer is a guess; so are the dates' format and duration's "
-        "unit (minutes).",
+        "unit (minutes). " + _ACTIVITY_TYPE,
+        guesses={
+            "list": "A public client reads this list (dueDate, dueDateEnd, page, size); the "
+            "group's list page was not seen: that dueDate and dueDateEnd bound the due day, "
+            "both inclusive, and the rows are the detail's are guesses. " + _ACTIVITY_TYPE
+        },
     ),
 ]
 
@@ -259,9 +337,11 @@ ROUTES: list[Route] = [route for group in GROUPS for route in routes(group)] + [
         "Create or update a unit's access group",
         "Unit Access Groups",
         params=(Param("currentUser", required=True),),
-        body={"id": 3001, "unit": {"id": 1001}, "accessGroup": {"id": 1}},
+        schema=UNIT_ACCESS_GROUP,
+        example={"id": 3001, **_MEMBERSHIP},
         sample=lambda p: shapes.unit_access_group(p, p.unit_access_groups[3001]),
-        guess="Without an id in the body a new membership is made (a guess).",
+        guess="Without an id in the body a new membership is made (a guess); the access "
+        "group's name, building and external identifier are required (doc) but not applied.",
     ),
     Route(
         "GET",

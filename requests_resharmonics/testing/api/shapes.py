@@ -21,7 +21,7 @@ def _day(value: datetime.date) -> str:
 
 
 def contact_ref(contact: Contact) -> Json:
-    """``bookingContact`` on booking rows (doc)."""
+    """``bookingContact`` on room-stay records (doc)."""
     return {
         "id": contact.id,
         "firstName": contact.first_name,
@@ -30,52 +30,41 @@ def contact_ref(contact: Contact) -> Json:
     }
 
 
-def booking_row(portfolio: Portfolio, stay: RoomStay) -> Json:
-    """Return a row of ``GET /api/v3/bookings``: one per room stay (doc)."""
+def room_stay_row(portfolio: Portfolio, stay: RoomStay) -> Json:
+    """Return the room-stay record every list of room stays answers with, the same in each.
+
+    ``GET /api/v3/bookings`` (one row per room stay), ``GET /api/v3/roomStays``,
+    ``GET /api/v3/bookings/{id}/roomStays`` and the answer of ``updateStatuses`` all render
+    a stay through this one function. The fields are those the operations table lists for
+    the three lists (doc), with ``bookingReference``, ``customerReference``,
+    ``roomStayStatus`` and ``bookingContact`` (doc, live) and ``unit.unitTypeName`` (live, on
+    booking rows); that every list carries all of them is a guess.
+    """
     booking = portfolio.bookings[stay.booking_id]
-    unit = portfolio.units[stay.unit_id]
-    unit_type = portfolio.unit_types[unit.unit_type_id]
     organisation = portfolio.organisations[booking.organisation_id]
+    account = portfolio.accounts.get(booking.booking_account_id or 0)
+    unit = portfolio.units[stay.unit_id]
     return {
+        "organisationSettingsName": organisation.name,
+        "organisationSettingsId": organisation.id,
+        "roomStayId": stay.id,
+        "roomStayStatus": stay.status,
+        "unit": {
+            **_unit_ref(portfolio, unit),
+            "unitTypeName": portfolio.unit_types[unit.unit_type_id].name,
+        },
+        "startDate": _day(stay.start),
+        "endDate": _day(stay.end),
+        "netAmount": stay.net_amount,
+        "vatAmount": stay.vat_amount,
         "bookingId": booking.id,
         "bookingReference": booking.reference,
         "customerReference": booking.customer_reference,
-        "roomStayId": stay.id,
-        "roomStayStatus": stay.status,
-        "startDate": _day(stay.start),
-        "endDate": _day(stay.end),
-        "netAmount": stay.net_amount,
-        "vatAmount": stay.vat_amount,
-        "bookingContact": contact_ref(portfolio.contacts[booking.contact_id]),
-        "unit": {
-            "id": unit.id,
-            "name": unit.name,
-            "buildingName": portfolio.buildings[unit_type.building_id].name,
-            "unitTypeName": unit_type.name,
-        },
-        "organisationSettingsId": organisation.id,
-        "organisationSettingsName": organisation.name,
-    }
-
-
-def room_stay_row(portfolio: Portfolio, stay: RoomStay) -> Json:
-    """Return a row of ``GET /api/v3/roomStays`` and ``/bookings/{id}/roomStays`` (doc, live)."""
-    booking = portfolio.bookings[stay.booking_id]
-    account = portfolio.accounts.get(booking.booking_account_id or 0)
-    return {
-        "roomStayId": stay.id,
-        "roomStayStatus": stay.status,
-        "startDate": _day(stay.start),
-        "endDate": _day(stay.end),
-        "unit": _unit_ref(portfolio, portfolio.units[stay.unit_id]),
-        "bookingContact": contact_ref(portfolio.contacts[booking.contact_id]),
-        "netAmount": stay.net_amount,
-        "vatAmount": stay.vat_amount,
-        "bookingId": booking.id,
         "channelId": booking.channel_id,
         "channelName": portfolio.channels[booking.channel_id].name,
         "otaReference": booking.ota_reference,
         "bookingAccount": _account(portfolio, account.id) if account else None,
+        "bookingContact": contact_ref(portfolio.contacts[booking.contact_id]),
     }
 
 
@@ -298,8 +287,9 @@ def _unit_ref(portfolio: Portfolio, unit: Unit) -> Json:
 
 
 def _account(portfolio: Portfolio, account_id: int) -> Json:
-    company = portfolio.companies[portfolio.accounts[account_id].company_id]
-    return {"id": account_id, "company": {"id": company.id, "companyName": company.name}}
+    company = portfolio.companies.get(portfolio.accounts[account_id].company_id or 0)
+    found = {"id": company.id, "companyName": company.name} if company else None
+    return {"id": account_id, "company": found}
 
 
 def _sales_account(portfolio: Portfolio, account_id: int) -> Json:
@@ -321,6 +311,16 @@ def _sales_account(portfolio: Portfolio, account_id: int) -> Json:
 def _local_time(value: datetime.time) -> Json:
     # How Jackson writes a java.time.LocalTime without the JSR-310 module (doc).
     return {"hour": value.hour, "minute": value.minute, "second": value.second, "nano": 0}
+
+
+def created_booking(portfolio: Portfolio, booking_id: int) -> Json:
+    """Return the answer to ``POST /api/v3/bookings``: its id and reference (doc), its stays.
+
+    The room stays (as the booking detail lists them) are a guess: public booking clients
+    read ``roomStays[0].id`` from this answer to move the new stay's status.
+    """
+    detail = booking_detail(portfolio, booking_id)
+    return {key: detail[key] for key in ("id", "bookingReference", "roomStays")}
 
 
 def booking_detail(portfolio: Portfolio, booking_id: int) -> Json:

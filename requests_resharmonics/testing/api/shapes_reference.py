@@ -208,7 +208,7 @@ def finance_account(portfolio: Portfolio, record: Account) -> Json:
 
     ``exportStatus`` and ``exportedDate`` are guesses from the export-status PATCH's body.
     """
-    company = portfolio.companies.get(record.company_id)
+    company = portfolio.companies.get(record.company_id or 0)
     person = portfolio.contacts.get(record.contact_id or 0)
     return {
         "id": record.id,
