@@ -128,3 +128,35 @@ def test_a_live_answer_that_is_not_a_document_is_one_clear_error(
         with pytest.raises(ResharmonicsError, match=words) as raised:
             check_against_live(fake_resharmonics.session())
         assert fake_resharmonics.base_url + "/v3/api-docs" in str(raised.value)
+
+
+def test_the_command_lists_the_alterations_and_exits_1(
+    fake_resharmonics: FakeResharmonics,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from requests_resharmonics.cli import main
+
+    for name, value in fake_resharmonics.environ().items():
+        monkeypatch.setenv(name, value)
+    fake_resharmonics.add_route("GET", "/v3/api-docs", altered(fake_document()))
+    assert main(["contract", "--no-cache"]) == 1
+    text = capsys.readouterr().out
+    for expected in EXPECTED:
+        for line in expected.split("\n"):
+            assert line in text, expected
+    assert main(["contract", "--no-cache", "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["behind"] is True
+
+
+def test_the_command_exits_0_when_the_documents_agree(
+    fake_resharmonics: FakeResharmonics,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from requests_resharmonics.cli import main
+
+    for name, value in fake_resharmonics.environ().items():
+        monkeypatch.setenv(name, value)
+    assert main(["contract", "--no-cache"]) == 0
+    assert "agrees" in capsys.readouterr().out

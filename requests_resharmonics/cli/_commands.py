@@ -19,6 +19,7 @@ from .._version import __version__
 from ..cache.base import TokenCache
 from ..errors import ConfigurationError, ConfigurationWarning, ResharmonicsError
 from ..session import ResharmonicsSession
+from ._contract import add_contract_command
 from ._fake_server import add_fake_server_command
 from ._output import (
     EXIT_BROKEN_PIPE,
@@ -163,6 +164,7 @@ def _parser() -> argparse.ArgumentParser:
     get.set_defaults(run=_get)
 
     add_fake_server_command(commands)
+    add_contract_command(commands, _credential_options, _session)
     return parser
 
 
