@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from . import otel as _otel  # noqa: F401  (plugs OpenTelemetry in when its API is installed)
 from ._export.export import Export, PageProgress
+from ._room_stays import ROOM_STAY_STATUSES
 from ._tokens.events import TokenEvent
 from ._tokens.process import process_stats, set_renewal_workers, set_token_connections
 from ._tokens.stats import TokenStats
@@ -25,8 +26,10 @@ from .errors import (
     ExportCancelled,
     InconsistentPagesError,
     InsecureTransportError,
+    PageConnectionError,
     PageHTTPError,
     PageRequestError,
+    PageTimeoutError,
     PaginationError,
     PaginationWarning,
     RefusedTokenRequestError,
@@ -39,6 +42,7 @@ from .session import ResharmonicsSession
 from .token import Token
 
 __all__ = [
+    "ROOM_STAY_STATUSES",
     "CollectionChangedError",
     "ConfigurationError",
     "ConfigurationWarning",
@@ -48,9 +52,11 @@ __all__ = [
     "InconsistentPagesError",
     "InsecureTransportError",
     "MemoryTokenCache",
+    "PageConnectionError",
     "PageHTTPError",
     "PageProgress",
     "PageRequestError",
+    "PageTimeoutError",
     "PaginationError",
     "PaginationWarning",
     "RedisTokenCache",

@@ -44,7 +44,7 @@ def describe(error: BaseException, url: str | None = None) -> str:
 
 def _describe(error: BaseException, url: str | None) -> str:
     host = _host(url)
-    causes = list(_chain(error))
+    causes = list(chain(error))
     for cause in causes:
         if isinstance(cause, socket.gaierror):
             name = _host(url, with_port=False)
@@ -95,7 +95,7 @@ def _host(url: str | None, *, with_port: bool = True) -> str:
     return f"{name}:{port}" if port and with_port else name
 
 
-def _chain(error: BaseException) -> Iterator[BaseException]:
+def chain(error: BaseException) -> Iterator[BaseException]:
     """Yield ``error`` and what it wraps, outermost first, each once."""
     seen: set[int] = set()
     queue: list[object] = [error]

@@ -1,4 +1,4 @@
-"""How auth objects and sessions describe themselves: in a terminal, a log or a notebook.
+"""How auth objects, sessions and exports describe themselves: in a terminal, a log or a notebook.
 
 Descriptions name the client, the URLs and the token's state, never a secret or a token.
 """
@@ -31,11 +31,13 @@ def plain_repr(name: str, fields: Sequence[tuple[str, object]], state: str) -> s
     return f"{name}({shown}, <{state}>)"
 
 
-def html_repr(name: str, fields: Sequence[tuple[str, object]], state: str) -> str:
-    """Return a small HTML table for Jupyter's rich display."""
+def html_repr(
+    name: str, fields: Sequence[tuple[str, object]], state: str, *, label: str = "token"
+) -> str:
+    """Return a small HTML table for Jupyter's rich display; ``state`` is its last row."""
     rows = "".join(
         f"<tr><th style='text-align:left'>{html.escape(key)}</th>"
         f"<td style='text-align:left'><code>{html.escape(str(value))}</code></td></tr>"
-        for key, value in [*fields, ("token", state)]
+        for key, value in [*fields, (label, state)]
     )
     return f"<div><strong>{html.escape(name)}</strong><table>{rows}</table></div>"

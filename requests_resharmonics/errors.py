@@ -6,6 +6,8 @@ them carries the client secret, an access token or an ``Authorization`` header i
 
 from __future__ import annotations
 
+from typing import Any
+
 import requests
 from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 
@@ -306,11 +308,14 @@ class CollectionChangedError(InconsistentPagesError):
 
     Rows were added or removed meanwhile, so rows may have moved between pages: some could
     be missed or come twice. Pass ``lenient=True`` to accept a live list with a warning.
+    It is ``retryable``: an export started again reads the list as it is then.
 
     Attributes:
         before: ``(totalElements, totalPages)`` on the first page.
         after: the same on the page that differed.
     """
+
+    retryable = True
 
     def __init__(
         self, message: str, *, before: tuple[int | None, int | None],
@@ -325,32 +330,78 @@ class CollectionChangedError(InconsistentPagesError):
 class PageRequestError(PaginationError, requests.RequestException):
     """A page could not be fetched: the connection failed, broke mid-answer or timed out.
 
-    Also a `requests.RequestException`, so existing handlers of request failures catch it.
-    The original exception is its ``__cause__``.
+    Also a `requests.RequestException`, so existing handlers of request failures catch it
+    (under the httpx readers too). The original exception is its ``__cause__``.
 
     Attributes:
         url: the page's URL.
+        retryable: True when the same page may come later: a timeout, a refused or reset
+            connection, an answer cut off, a 408, a 429 or a 5xx; False otherwise (a TLS
+            certificate that is not trusted, an invalid URL, any other status).
+        response: the answer (a ``requests.Response``, or an ``httpx.Response`` under the
+            httpx readers), or None when there was none.
     """
 
     def __init__(
         self, message: str, *, url: str, where: str = "", page: int | None = None,
-        delivered: int = 0, response: requests.Response | None = None,
+        delivered: int = 0, response: Any = None, retryable: bool = False,
     ) -> None:  # fmt: skip
         PaginationError.__init__(self, message, where=where, page=page, delivered=delivered)
         self.url = url
         self.response = response
         self.request = None
+        self.retryable = retryable
+
+
+class PageTimeoutError(PageRequestError, requests.Timeout):
+    """A page was not answered in time: also a `requests.Timeout`, and ``retryable``."""
+
+
+class PageConnectionError(PageRequestError, requests.ConnectionError):
+    """A page's connection failed: refused, reset, or (not retryable) its TLS refused.
+
+    Also a `requests.ConnectionError`.
+    """
 
 
 class PageHTTPError(PageRequestError, requests.HTTPError):
     """A page was answered with an error status (``error.response`` has it, and the body).
 
-    Also a `requests.HTTPError`, as a page error always was.
+    Also a `requests.HTTPError`, as a page error always was. ``retryable`` for a 408, a
+    429 (after the export's own waits) and a 5xx.
+
+    Attributes:
+        status_code: the answer's HTTP status.
     """
+
+    def __init__(
+        self, message: str, *, url: str, status_code: int, where: str = "",
+        page: int | None = None, delivered: int = 0, response: Any = None,
+    ) -> None:  # fmt: skip
+        super().__init__(
+            message, url=url, where=where, page=page, delivered=delivered, response=response,
+            retryable=status_code in (408, 429) or status_code >= 500,
+        )  # fmt: skip
+        self.status_code = status_code
 
 
 class ExportCancelled(PaginationError):
     """The export was cancelled (`Export.cancel` or ``close``) before it was complete."""
+
+
+class ChangeStateError(ResharmonicsError):
+    """A change feed could not take, read or keep its state (its mark and its window).
+
+    Raised when another pass holds the state (``retryable``: it will be free once that pass
+    ends), when the state holds the mark of another list, or when it cannot be read or
+    written. Nothing was delivered or saved by the pass that raises it at its start; raised
+    by ``commit``, it means the rows were delivered but the mark was not moved, so the next
+    pass delivers them again.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class PaginationWarning(UserWarning):

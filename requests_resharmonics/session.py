@@ -12,7 +12,8 @@ from requests_oauthlib import OAuth2Session
 
 from . import _config, _oauth2session
 from ._display import html_repr, plain_repr, token_state
-from ._export.export import DEFAULT_PAGE_SIZE, Export, PageProgress, paginate_session
+from ._export.export import DEFAULT_PAGE_SIZE, Export, PageProgress
+from ._export.requests_pages import paginate_session
 from ._oauth2session import ComplianceHooks, TokenDictUpdater
 from ._retries import DEFAULT_API_RETRIES, DEFAULT_TOKEN_RETRIES, RetriesSetting, api_retry
 from ._tokens.endpoint import DEFAULT_TIMEOUT

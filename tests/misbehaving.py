@@ -36,6 +36,7 @@ class Reply:
     status: int = 200
     hang: bool = False  # answer nothing until the server closes
     cut_after: int | None = None  # send only this many bytes of the body, then hang up
+    hang_up: bool = False  # close the connection without answering at all
     before: Callable[[], object] | None = None  # run first (wait for an event, say)
     extra_headers: dict[str, str] = field(default_factory=dict)
 
@@ -149,6 +150,9 @@ class PagedServer:
     def _reply(self, handler: BaseHTTPRequestHandler, asked: Asked, reply: Reply) -> None:
         if reply.before is not None:
             reply.before()
+        if reply.hang_up:
+            handler.close_connection = True
+            return
         if reply.hang:
             # Hang for as long as the server lives, or until the client hangs up.
             handler.close_connection = True

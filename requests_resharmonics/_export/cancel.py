@@ -4,7 +4,9 @@ Leaving an export early must not wait for a page that hangs: a read timeout is a
 the session's retries would try again. An export therefore sends its pages through its own
 copy of the session, whose plain `HTTPAdapter`\\s are replaced by `CuttableAdapter`\\s: they
 remember every socket they connect, and `ExportConnections.cut` shuts them down (a blocked
-read returns at once), refuses any further request and ends any back-off sleep early.
+read returns at once), refuses any further request and ends any back-off sleep early. Their
+retries leave 429s to the export, which paces its pages by them (a ``Retry`` whose
+``is_retry`` refuses 429, through the public method).
 
 No public seam of requests or urllib3 does this; the private names used here, each pinned
 by ``tests/test_private_reaches.py`` so that an upgrade that drops one fails there, plainly:
@@ -134,12 +136,21 @@ def _tracked_pool(pool: type[Any], cut: _Cut) -> type[Any]:
 
 
 def _stoppable(retry: Any, cut: _Cut) -> Any:
-    """Return ``retry`` (a urllib3 ``Retry``) with back-off sleeps that end when cut."""
+    """Return ``retry`` (a urllib3 ``Retry``) with back-off sleeps that end when cut.
+
+    It also leaves every 429 to the export: the export halves its pages in flight on a
+    429 (`Pacing`), which it could not do for a 429 that urllib3 had slept out and retried.
+    """
     if not isinstance(retry, Retry):
         return retry
     base = type(retry)
 
     class StoppableRetry(base):  # type: ignore[misc, valid-type]
+        def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+            if status_code == 429:
+                return False
+            return bool(super().is_retry(method, status_code, has_retry_after))
+
         def sleep(self, response: Any = None) -> None:
             seconds = None
             if response is not None and self.respect_retry_after_header:

@@ -57,6 +57,7 @@ class PageChecks:
         self._ids = IdSet()
         self._previous: list[Any] | None = None
         self._last_read: tuple[list[Any], set[Any] | None] | None = None
+        self._looked: tuple[Page, int, _Problem | None] | None = None
 
     @property
     def total(self) -> int | None:
@@ -66,9 +67,22 @@ class PageChecks:
             return None
         return max(total - self._start * self._rows_per_page, 0)
 
+    def would_ask_again(self, page: Page, number: int) -> bool:
+        """Whether `check` would ask for ``page`` once more (the async walk asks first).
+
+        What it found is kept for `check` of the same page, which does not look twice.
+        """
+        problem = self._problem(page, number)
+        self._looked = (page, number, problem)
+        return problem is not None and not (self.lenient and problem.kind is CollectionChangedError)
+
     def check(self, page: Page, number: int, ask_again: Callable[[], Page]) -> Page:
         """Return ``page`` (or its second answer) if consistent; raise or warn otherwise."""
-        problem = self._problem(page, number)
+        looked, self._looked = self._looked, None
+        if looked is not None and looked[0] is page and looked[1] == number:
+            problem = looked[2]
+        else:
+            problem = self._problem(page, number)
         if problem is None:
             return self._accept(page, number)
         if self.lenient and problem.kind is CollectionChangedError:

@@ -1,6 +1,9 @@
 """Walking a Spring-style paginated list endpoint: in order, checked, and stoppable at once.
 
-The next pages are on their way while the caller works; any thread can cancel the export.
+The engine knows no HTTP library: it asks a `PageSource` for each page. The pages are
+fetched by the export's own threads, the next ones while the caller works; the thread that
+iterates only waits for them, so that any thread can cancel the export and have it end
+within about a second, whatever a page is waiting for.
 """
 
 from __future__ import annotations
@@ -9,69 +12,28 @@ import collections
 import contextlib
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import CancelledError, Future
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, wait
 from types import TracebackType
 from typing import Any
 
-import requests
-
-from .._retries import MAX_API_RETRY_AFTER, retry_after
-from ..errors import ConfigurationError, ExportCancelled, PaginationError
-from .cancel import ExportConnections, ExportStopped
+from .._display import html_repr
+from ..errors import ExportCancelled, PaginationError
+from .cancel import ExportStopped
 from .checks import PageChecks
-from .page import Page, PageProgress, _whole, read_page
-from .page_errors import page_failure
+from .pacing import Pacing, Throttled
+from .page import Page, PageProgress, read_page
 from .prefetch import DaemonPool
 from .progress import notebook_bar
+from .source import PageSource
+from .walk import JOIN_WAIT, Plan, Status, Walker, plan
 
 __all__ = ["DEFAULT_PAGE_SIZE", "Export", "Page", "PageProgress", "PaginationError", "read_page"]
 
 DEFAULT_PAGE_SIZE = 100
 
-#: Sends one GET of the list with these query parameters and these extra headers.
-PageGetter = Callable[[Mapping[str, Any], Mapping[str, str]], requests.Response]
-
-#: Headers of a page asked for a second time: a stale copy is the usual cause of a bad page.
-FRESH = {"Cache-Control": "no-cache", "Pragma": "no-cache"}
-
-
-def paginate_session(
-    session: requests.Session,
-    path: str,
-    params: Mapping[str, Any] | None,
-    page_size: int,
-    *,
-    prefetch: bool,
-    concurrency: int,
-    on_page: Callable[[PageProgress], object] | None,
-    lenient: bool,
-    progress: bool,
-    **kwargs: Any,
-) -> Export:
-    """`iterate_items` through ``session``: its own connections, cut when it is cancelled."""
-    connections = ExportConnections(session)
-    sender = connections.session
-    headers = dict(kwargs.pop("headers", None) or {})
-    url_for = getattr(session, "url_for", lambda url: url)
-
-    def get(query: Mapping[str, Any], extra: Mapping[str, str]) -> requests.Response:
-        sent = {**headers, **extra} if extra else headers or None
-        response: requests.Response = sender.get(path, params=query, headers=sent, **kwargs)
-        return response
-
-    def url(query: Mapping[str, Any]) -> str:
-        prepared = requests.Request("GET", url_for(path), params=dict(query)).prepare()
-        return str(prepared.url)
-
-    return iterate_items(
-        get, f"GET {path}", params, page_size, prefetch=prefetch, concurrency=concurrency,
-        on_page=on_page, lenient=lenient, progress=progress, url=url, connections=connections,
-    )  # fmt: skip
-
 
 def iterate_items(
-    get: PageGetter,
-    where: str,
+    source: PageSource,
     params: Mapping[str, Any] | None,
     page_size: int,
     *,
@@ -80,37 +42,27 @@ def iterate_items(
     on_page: Callable[[PageProgress], object] | None = None,
     lenient: bool = False,
     progress: bool = False,
-    url: Callable[[Mapping[str, Any]], str] | None = None,
-    connections: ExportConnections | None = None,
 ) -> Export:
     """Return an `Export` of every item of a list, in order, checked page by page.
 
-    ``get`` sends one GET with the given query parameters. A ``page`` in ``params`` is where
-    to start; a ``size`` there wins over ``page_size``. With ``prefetch`` the next page is
-    requested while the caller works through the current one; with ``concurrency`` N, once
-    the first page says how many there are, up to N pages are in flight (at most about N
-    held in memory). A 429 halves the pages in flight and waits ``Retry-After``; they grow
-    back one at a time as pages arrive. ``progress`` draws a bar (`notebook_bar`). ``url``
-    names a page's URL in errors; ``connections``, when given, is what `Export.cancel` cuts.
+    With ``prefetch`` the next page is requested while the caller works through the
+    current one; with ``concurrency`` N, once the first page says how many there are, up
+    to N pages are in flight (at most about N held in memory). A 429 halves the pages in
+    flight, the page's own next attempt included, and waits ``Retry-After``; they grow
+    back one at a time as pages arrive. ``progress`` draws a bar (`notebook_bar`).
     """
-    query = dict(params or {})
-    first, wanted_size = query.pop("page", 0), query.pop("size", page_size)
-    number, size = _whole(first), _whole(wanted_size)
-    if number is None or number < 0 or size is None or size < 1:
-        raise PaginationError(
-            f"the first page must be a whole number >= 0 and the page size one >= 1, "
-            f"not page={first!r}, size={wanted_size!r}"
-        )
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise ConfigurationError(f"concurrency must be a whole number >= 1, not {concurrency!r}")
-    bar = notebook_bar(where) if progress else None
-    checks = PageChecks(where, size, lenient=lenient)
-    workers = concurrency if prefetch or concurrency > 1 else 0
-    walk = _Walk(get, where, query, size, workers, checks, url, connections)
+    try:
+        chosen = plan(params, page_size, prefetch=prefetch, concurrency=concurrency)
+    except BaseException:
+        source.close()
+        raise
+    bar = notebook_bar(source.where) if progress else None
+    checks = PageChecks(source.where, chosen.size, lenient=lenient)
+    walk = _Walk(source, chosen, checks)
     if bar is not None:
         walk.on_stop = bar.close
         on_page = bar.both(on_page)
-    return Export(walk, number, on_page)
+    return Export(walk, on_page)
 
 
 class Export(Iterator[Any]):
@@ -119,22 +71,21 @@ class Export(Iterator[Any]):
     Iterate it once. Each page is checked against the first before any of its rows comes
     out; an inconsistency raises an `InconsistentPagesError` (or, with ``lenient=True``,
     warns). `cancel` (or `close`) stops the export from any thread within about a second,
-    whatever its pages in flight are doing: their connections are cut, no thread is left,
-    and the thread iterating gets `ExportCancelled` instead of a quiet, partial end.
+    whatever its pages in flight are doing: their connections are cut, no request is left,
+    and the thread iterating gets `ExportCancelled` instead of a quiet, partial end. Its
+    repr says what it reads and how far it got.
 
     Example:
         >>> with session.paginate("/api/v3/bookings", concurrency=4) as rows:
         ...     for row in rows:
         ...         store(row)
-        >>> rows.delivered, rows.total
-        (683, 683)
+        >>> rows
+        <Export GET /api/v3/bookings: complete, 683 of 683 rows, 7 pages>
     """
 
-    def __init__(
-        self, walk: _Walk, first: int, on_page: Callable[[PageProgress], object] | None
-    ) -> None:
+    def __init__(self, walk: _Walk, on_page: Callable[[PageProgress], object] | None) -> None:
         self._walk = walk
-        self._rows = walk.rows(first, on_page)
+        self._rows = walk.rows(on_page)
 
     def __iter__(self) -> Export:
         return self
@@ -153,9 +104,10 @@ class Export(Iterator[Any]):
         return self._walk.checks.total
 
     def cancel(self) -> None:
-        """Stop the export now, from any thread; return once no request or thread is left.
+        """Stop the export now, from any thread; return within about a second.
 
-        The thread iterating (if another) gets `ExportCancelled` at its next row.
+        No page request is left running. The thread iterating (if another) gets
+        `ExportCancelled` at once.
         """
         self._walk.stop(cancelled=True)
 
@@ -180,53 +132,46 @@ class Export(Iterator[Any]):
             with contextlib.suppress(Exception):  # at interpreter exit, modules may be gone
                 walk.stop(cancelled=True)
 
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._walk.where}: {self._walk.describe()}>"
 
-class _Walk:
-    """One walk through the pages of a list: its requests, its throttling, its threads."""
+    def _repr_html_(self) -> str:
+        walk = self._walk
+        fields = [("list", walk.where), ("parameters", walk.plan.query or "none")]
+        return html_repr(type(self).__name__, fields, walk.describe(), label="progress")
 
-    def __init__(
-        self,
-        get: PageGetter,
-        where: str,
-        query: dict[str, Any],
-        size: int,
-        workers: int,
-        checks: PageChecks,
-        url: Callable[[Mapping[str, Any]], str] | None,
-        connections: ExportConnections | None,
-    ) -> None:
-        self.get = get
-        self.where = where
-        self.query = query
-        self.size = size
-        self.workers = workers
-        self.checks = checks
-        self.url = url
-        self.connections = connections
-        self.in_flight = max(workers, 1)  # the pages to keep requested ahead, lowered by 429s
-        self.cancelled = False
+
+class _Walk(Walker):
+    """One walk through the pages of a list, by threads: its requests, its pacing, its threads."""
+
+    def __init__(self, source: PageSource, plan: Plan, checks: PageChecks) -> None:
+        super().__init__(source.where, source.url, source.failure_kind, plan, checks)
+        self.source = source
+        self.pacing = Pacing(plan.concurrency)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._stopped = False
-        self._executor = DaemonPool(workers, "resharmonics-page") if workers else None
+        self._stop_signal: Future[None] = Future()
+        self._executor = DaemonPool(plan.concurrency, "resharmonics-page")
         self._futures: set[Future[Page]] = set()
-        self.on_stop: Callable[[], object] | None = None
 
-    def rows(self, number: int, on_page: Callable[[PageProgress], object] | None) -> Iterator[Any]:
-        checks = self.checks
+    def rows(self, on_page: Callable[[PageProgress], object] | None) -> Iterator[Any]:
+        checks, number = self.checks, self.plan.first
         ahead: collections.deque[tuple[int, Future[Page] | None]] = collections.deque()
+        self.state = "reading"
+        ended: BaseException | None = None
         try:
             page = checks.check(self.receive(number, None), number, self.again(number))
             while True:
+                progress = self.delivered(number, page)
                 last = checks.is_last(page, number)
                 if not last:
                     self._schedule(ahead, number)
                 if on_page is not None:
-                    on_page(PageProgress(number, len(page.items), page.total_pages,
-                                         page.total_elements))  # fmt: skip
+                    on_page(progress)
                 for item in page.items:
                     if self.cancelled:
-                        raise self._cancelled_error()
+                        raise self.cancelled_error()
                     checks.delivered += 1
                     yield item
                 if last:
@@ -236,7 +181,11 @@ class _Walk:
                     ahead.append((number + 1, None))
                 number, future = ahead.popleft()
                 page = checks.check(self.receive(number, future), number, self.again(number))
+        except BaseException as error:
+            ended = error
+            raise
         finally:
+            self.ended(ended)
             # Done, abandoned (a break, an exception, Ctrl-C, garbage collection) or
             # cancelled from another thread: no request is left running and no thread behind.
             self.stop(cancelled=False)
@@ -251,14 +200,14 @@ class _Walk:
             self._stopped = True
             futures = list(self._futures)
         self._stopping.set()
-        if self.connections is not None:
-            self.connections.cut()
+        self.pacing.stop()
+        self.source.cut()
+        with contextlib.suppress(Exception):  # already set
+            self._stop_signal.set_result(None)
         for future in futures:
             future.cancel()
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)  # at once: their connections are cut
-        if self.connections is not None:
-            self.connections.close()
+        self._executor.shutdown(wait=True, timeout=JOIN_WAIT)  # at once: connections are cut
+        self.source.close()
         if self.on_stop is not None:
             self.on_stop()
 
@@ -266,55 +215,52 @@ class _Walk:
         return lambda: self.receive(number, None, fresh=True)
 
     def receive(self, number: int, future: Future[Page] | None, *, fresh: bool = False) -> Page:
-        """Return the page, fetched here or by a worker; failures say where and how far it got."""
+        """Return the page, fetched by a worker; failures say where and how far it got.
+
+        The wait ends as soon as the export is stopped, whatever the worker waits for.
+        """
         try:
-            if self.cancelled:
-                raise ExportStopped
-            return future.result() if future is not None else self.fetch(number, fresh)
-        except (ExportStopped, CancelledError):
-            if self.cancelled:
-                raise self._cancelled_error() from None
-            raise
+            if future is None:
+                future = self._submit(number, fresh)
+            either: list[Future[Any]] = [future, self._stop_signal]
+            wait(either, return_when=FIRST_COMPLETED)
+            if not future.done():
+                raise ExportStopped("the export was stopped")
+            try:
+                return future.result()
+            except CancelledError:
+                raise ExportStopped("the export was stopped") from None
         except Exception as error:
-            if self.cancelled:
-                raise self._cancelled_error() from None
-            failure = page_failure(error, self.where, number, self.checks.delivered,
-                                   self._page_url(number))  # fmt: skip
-            if failure is error:
+            failure = self.failure(error, number)
+            if failure is None:
                 raise
-            raise failure from error
+            quiet = isinstance(failure, ExportCancelled) or isinstance(error, Status)
+            raise failure from (None if quiet else error)
 
-    def _cancelled_error(self) -> ExportCancelled:
-        checks = self.checks
-        of = f" of {checks.total}" if checks.total is not None else ""
-        return ExportCancelled(
-            f"{self.where}: the export was cancelled after {checks.delivered}{of} rows",
-            where=self.where,
-            delivered=checks.delivered,
-        )
-
-    def _page_url(self, number: int) -> str:
-        query = {**self.query, "page": number, "size": self.size}
-        return self.url(query) if self.url is not None else self.where
+    def _submit(self, number: int, fresh: bool = False) -> Future[Page]:
+        with self._lock:
+            if self._stopped:
+                raise ExportStopped("the export was stopped")
+            future = self._executor.submit(self.fetch, number, fresh)
+            self._futures.add(future)
+        future.add_done_callback(self._forget)
+        return future
 
     def _schedule(
         self, ahead: collections.deque[tuple[int, Future[Page] | None]], number: int
     ) -> None:
-        executor = self._executor
-        if executor is None:
+        if not self.plan.ahead:
             return
         pages = self.checks.pages
         last = pages - 1 if pages is not None else None
         # Without a page count, only the next page is known to be wanted.
-        limit = self.in_flight if last is not None else 1
+        limit = self.pacing.limit if last is not None else 1
         following = ahead[-1][0] + 1 if ahead else number + 1
         while len(ahead) < limit and (last is None or following <= last):
-            with self._lock:
-                if self._stopped:
-                    return
-                future = executor.submit(self.fetch, following)
-                self._futures.add(future)
-            future.add_done_callback(self._forget)
+            try:
+                future = self._submit(following)
+            except ExportStopped:
+                return
             ahead.append((following, future))
             following += 1
 
@@ -323,34 +269,21 @@ class _Walk:
             self._futures.discard(future)
 
     def fetch(self, number: int, fresh: bool = False) -> Page:
-        """Request one page, waiting out 429s; return it read."""
-        headers = FRESH if fresh else {}
-        for attempt in range(THROTTLED_ATTEMPTS):
-            response = self.get({**self.query, "page": number, "size": self.size}, headers)
-            if response.status_code != 429 or attempt == THROTTLED_ATTEMPTS - 1:
+        """Request one page within the pacing's limit, waiting out 429s; return it read."""
+        query, throttled = self.query(number), Throttled()
+        while True:
+            epoch = self.pacing.enter()
+            try:
+                reply = self.source.send(query, fresh)
+            finally:
+                self.pacing.leave()
+            delay = throttled.delay(reply) if reply.status == 429 else None
+            if delay is None:
                 break
-            delay = _retry_after(response, attempt)
-            response.close()
-            with self._lock:
-                self.in_flight = max(1, self.in_flight // 2)
+            reply.close()
+            self.pacing.throttled(epoch)
             if self._stopping.wait(delay):
-                raise ExportStopped
-        response.raise_for_status()
-        with self._lock:
-            self.in_flight = min(self.in_flight + 1, max(self.workers, 1))
-        try:
-            payload = response.json()
-        except ValueError:
-            raise PaginationError(f"{self.where} page {number} is not JSON") from None
-        return read_page(payload, f"{self.where} page {number}")
-
-
-#: How many times one page is asked for while the API answers 429.
-THROTTLED_ATTEMPTS = 8
-
-
-def _retry_after(response: requests.Response, attempt: int) -> float:
-    """Seconds to wait after a 429: its ``Retry-After`` (up to a minute), else a back-off."""
-    asked = retry_after(response.raw)
-    seconds = 0.5 * 2**attempt if asked is None else asked
-    return min(max(seconds, 0.0), float(MAX_API_RETRY_AFTER))
+                raise ExportStopped("the export was stopped")
+        page = self.read(reply, number)
+        self.pacing.answered()
+        return page

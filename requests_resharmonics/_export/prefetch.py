@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
@@ -73,15 +74,22 @@ class DaemonPool:
             with self._lock:
                 self._idle += 1
 
-    def shutdown(self, *, wait: bool) -> None:
-        """Stop taking calls; end the threads once their calls return (and wait for it)."""
+    def shutdown(self, *, wait: bool, timeout: float | None = None) -> None:
+        """Stop taking calls; end the threads once their calls return (and wait for it).
+
+        With a ``timeout``, wait at most that long in all: a thread still running then (one
+        waiting for a token renewal that hangs, say) is left to end on its own; it is a
+        daemon, and its call has nothing left to do.
+        """
         with self._lock:
             self._closed = True
             threads = list(self._threads)
         for _ in threads:
             self._queue.put(None)
-        if wait:
-            current = threading.current_thread()
-            for thread in threads:
-                if thread is not current:
-                    thread.join()
+        if not wait:
+            return
+        deadline = None if timeout is None else time.monotonic() + timeout
+        current = threading.current_thread()
+        for thread in threads:
+            if thread is not current:
+                thread.join(None if deadline is None else max(deadline - time.monotonic(), 0))
