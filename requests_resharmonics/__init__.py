@@ -11,6 +11,7 @@ Example:
 from __future__ import annotations
 
 from . import otel as _otel  # noqa: F401  (plugs OpenTelemetry in when its API is installed)
+from ._export.aexport import AsyncExport
 from ._export.export import Export, PageProgress
 from ._room_stays import ROOM_STAY_STATUSES
 from ._tokens.events import TokenEvent
@@ -43,6 +44,7 @@ from .token import Token
 
 __all__ = [
     "ROOM_STAY_STATUSES",
+    "AsyncExport",
     "CollectionChangedError",
     "ConfigurationError",
     "ConfigurationWarning",

@@ -10,6 +10,8 @@ same renewal meanwhile wait for that one request.
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from ._httpx_flows import HTTPXFlows
@@ -43,3 +45,71 @@ class ResharmonicsHTTPXAuth(HTTPXFlows, httpx.Auth):
     """
 
     _library = httpx
+
+
+# Exports and ready clients (issue 27). The engine's httpx readers are in
+# _export/httpx_pages.py, which takes clients duck-typed, so that httpx2 can offer the same.
+from ._export.httpx_pages import DEFAULT_API_TIMEOUT, apaginate, build_client, paginate  # noqa: E402
+
+__all__ += ["apaginate", "async_client", "client", "paginate"]
+
+
+def client(
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    token_url: str | None = None,
+    *,
+    base_url: str | None = None,
+    environment: str | None = None,
+    scope: str | None = None,
+    prompt: bool = False,
+    api_timeout: float | None = DEFAULT_API_TIMEOUT,
+    **options: Any,
+) -> httpx.Client:
+    """Return an `httpx.Client` for the API: its base URL and a `ResharmonicsHTTPXAuth`.
+
+    The settings are `ResharmonicsSession`'s, read the same way: arguments, else the
+    ``RESHARMONICS_*`` variables (``RESHARMONICS_BASE_URL`` included), else the
+    environment's presets; a token URL and a base URL of different environments are
+    warned about (`ConfigurationWarning`), so that a test token never goes to production.
+    ``api_timeout`` (60 s) is the client's timeout; ``options`` are the auth's (``leeway``,
+    ``timeout`` for token requests, ``client_auth``, ``token_retries``, ``allowed_hosts``,
+    ``cache``, ``background_renewal``, ``on_event``), then the client's own.
+
+    Example:
+        >>> with client() as api:  # credentials and addresses from RESHARMONICS_*
+        ...     units = list(paginate(api, "/api/v3/units", concurrency=4))
+    """
+    built: httpx.Client = build_client(
+        ResharmonicsHTTPXAuth, httpx.Client, client_id, client_secret, token_url,
+        base_url=base_url, environment=environment, scope=scope, prompt=prompt,
+        api_timeout=api_timeout, **options,
+    )  # fmt: skip
+    return built
+
+
+def async_client(
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    token_url: str | None = None,
+    *,
+    base_url: str | None = None,
+    environment: str | None = None,
+    scope: str | None = None,
+    prompt: bool = False,
+    api_timeout: float | None = DEFAULT_API_TIMEOUT,
+    **options: Any,
+) -> httpx.AsyncClient:
+    """Return an `httpx.AsyncClient` for the API, from the settings `client` reads.
+
+    Example:
+        >>> async with async_client() as api:
+        ...     async for row in apaginate(api, "/api/v3/roomStays", concurrency=4):
+        ...         ...
+    """
+    built: httpx.AsyncClient = build_client(
+        ResharmonicsHTTPXAuth, httpx.AsyncClient, client_id, client_secret, token_url,
+        base_url=base_url, environment=environment, scope=scope, prompt=prompt,
+        api_timeout=api_timeout, **options,
+    )  # fmt: skip
+    return built
