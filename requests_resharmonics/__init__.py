@@ -11,6 +11,9 @@ Example:
 from __future__ import annotations
 
 from . import otel as _otel  # noqa: F401  (plugs OpenTelemetry in when its API is installed)
+from ._changes.feed import Changes
+from ._changes.redis_state import RedisChangeState
+from ._changes.state import ChangeState, JsonFileState, MemoryChangeState
 from ._export.aexport import AsyncExport
 from ._export.export import Export, PageProgress
 from ._room_stays import ROOM_STAY_STATUSES
@@ -21,6 +24,7 @@ from ._version import __version__
 from .auth import ResharmonicsAuth
 from .cache import FileTokenCache, MemoryTokenCache, RedisTokenCache, SQLTokenCache, TokenCache
 from .errors import (
+    ChangeStateError,
     CollectionChangedError,
     ConfigurationError,
     ConfigurationWarning,
@@ -45,6 +49,9 @@ from .token import Token
 __all__ = [
     "ROOM_STAY_STATUSES",
     "AsyncExport",
+    "ChangeState",
+    "ChangeStateError",
+    "Changes",
     "CollectionChangedError",
     "ConfigurationError",
     "ConfigurationWarning",
@@ -53,6 +60,8 @@ __all__ = [
     "FileTokenCache",
     "InconsistentPagesError",
     "InsecureTransportError",
+    "JsonFileState",
+    "MemoryChangeState",
     "MemoryTokenCache",
     "PageConnectionError",
     "PageHTTPError",
@@ -61,6 +70,7 @@ __all__ = [
     "PageTimeoutError",
     "PaginationError",
     "PaginationWarning",
+    "RedisChangeState",
     "RedisTokenCache",
     "RefusedTokenRequestError",
     "RepeatedRowsError",

@@ -1,4 +1,4 @@
-"""The ``resharmonics`` command line: demo, token, get and fake-server."""
+"""The ``resharmonics`` command line: demo, token, get, sync and fake-server."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ from ._output import (
     WriteFailed,
     progress_line,
 )
+from ._sync import add_sync_command
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -163,6 +164,8 @@ def _parser() -> argparse.ArgumentParser:
     _credential_options(get)
     get.set_defaults(run=_get)
 
+    add_sync_command(commands, _credential_options, _param, _positive_whole, _session,
+                     _export_failed)  # fmt: skip
     add_fake_server_command(commands)
     add_contract_command(commands, _credential_options, _session)
     return parser
