@@ -1,57 +1,38 @@
-"""Res:Harmonics for dlt: an auth its ``rest_api`` source accepts, Spring's paging, a ready source.
+"""Res:Harmonics for dlt: a ready source, and an auth and a paginator for ``rest_api`` sources.
 
-Install with ``pip install requests-resharmonics[dlt]``. `resharmonics_source` loads the main
-collections into any dlt destination (DuckDB, Postgres, BigQuery, Snowflake...), merging on
-their keys; bookings and room stays load incrementally, by ``lastUpdatedFrom``.
+Install with ``pip install requests-resharmonics[dlt]``. `resharmonics_source` loads the
+collections into any dlt destination (DuckDB, Postgres, BigQuery, Snowflake...), each read
+through the library's export engine (`ResharmonicsSession.paginate`), so that a list whose
+pages contradict each other fails the load with the library's error instead of loading
+rows twice or not at all.
 """
 
 from __future__ import annotations
 
-import datetime
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import urlsplit
 
 import dlt
 from dlt.common.configuration import configspec
 from dlt.common.typing import TSecretStrValue
 from dlt.sources import DltResource
 from dlt.sources.helpers.rest_client.auth import AuthConfigBase
-from dlt.sources.helpers.rest_client.client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
-from dlt.sources.rest_api import rest_api_resources
 from requests import PreparedRequest, Request, Response
 
 from . import _config
+from ._dlt_tables import INVOICE_ITEMS, INVOICES, PAYMENTS, TABLES, Table, decimals
 from ._export.export import PaginationError
+from ._room_stays import ROOM_STAY_STATUSES
 from .auth import ResharmonicsAuth, credentials_from_env
+from .session import ResharmonicsSession
 
 __all__ = ["ROOM_STAY_STATUSES", "ResharmonicsDltAuth", "SpringPaginator", "resharmonics_source"]
 
-#: Every room-stay status the API documents. The bookings list leaves PENDING out unless
-#: asked for it, and the guest-stays list keeps only CONFIRMED, CHECKED_IN and CHECKED_OUT,
-#: so the source asks for all of them: a load holds every row, not a default's selection.
-ROOM_STAY_STATUSES = (
-    "ENQUIRY",
-    "QUOTED",
-    "PENDING",
-    "MEDIATION_REQUIRED",
-    "CONFIRMED",
-    "CHECKED_IN",
-    "CHECKED_OUT",
-    "COMPLETE",
-    "CANCELLED",
-    "LOST",
-)
-
-#: The resource-state key holding the ``lastUpdatedFrom`` of the next run.
-STATE_KEY = "last_updated_from"
-
-#: Objects that are null in many rows: typed up front, so that a load whose rows all hold
-#: null still creates the column (as JSON), instead of dlt warning that it cannot type it.
-_BOOKING_ACCOUNT: dict[str, Any] = {"bookingAccount": {"data_type": "json"}}
-_SALES_ACCOUNT: dict[str, Any] = {"contactSalesAccount": {"data_type": "json"}}
+#: The resource-state key holding an incremental resource's change-feed state.
+STATE_KEY = "changes"
 
 _building = threading.Lock()
 
@@ -188,7 +169,7 @@ class SpringPaginator(BasePaginator):
         request.params[self.page_param] = self.page
 
 
-@dlt.source(name="resharmonics")
+@dlt.source(name="resharmonics", section="resharmonics")
 def resharmonics_source(
     client_id: str | None = None,
     client_secret: TSecretStrValue | None = None,
@@ -197,106 +178,207 @@ def resharmonics_source(
     environment: str | None = None,
     scope: str | None = None,
     page_size: int = 500,
+    concurrency: int = 4,
     overlap_seconds: float = 300.0,
     statuses: Sequence[str] | None = None,
 ) -> Iterable[DltResource]:
-    """Return the Res:Harmonics collections as dlt resources, merged on their keys.
+    """Return the Res:Harmonics collections as dlt resources.
 
-    Resources: ``bookings`` (one row per room stay) and ``room_stays``, keyed on
-    ``roomStayId`` and loaded incrementally; ``guest_stays``, ``units``, ``unit_types`` and
-    ``contacts``, keyed on ``id`` and read whole on every run (merged, so nothing doubles).
+    Resources, each read through the library's checked export:
 
-    The rows carry no last-updated field, so the incremental resources keep a mark in dlt's
-    state: the time the source was created, before any row was read (less
-    ``overlap_seconds``, for clocks that disagree),
-    saved only when the run succeeds, and sent as ``lastUpdatedFrom`` on the next run. The
-    first run loads every row. (Whether the API takes a date-time there is not documented;
-    the source sends ``YYYY-MM-DDTHH:MM:SS.sss`` in UTC, which Spring reads as a local date-time.)
+    - ``bookings`` (one row per room stay) and ``room_stays``, keyed on ``roomStayId``,
+      loaded incrementally by ``lastUpdatedFrom`` and merged;
+    - ``guest_stays``, ``units``, ``unit_types``, ``contacts``, ``invoices``,
+      ``invoice_items``, ``payments`` and ``finance_accounts``, keyed on ``id``, read whole
+      on every run and **replaced**, so that a row deleted at the source is gone after the
+      next run.
+
+    Bookings and room stays are read as change feeds (`ResharmonicsSession.changes`), by
+    the same rules: the mark is the server's time at the start of the run less
+    ``overlap_seconds``, kept in the resource's dlt state only with a load that succeeds,
+    and rows the overlap reads again unchanged are not loaded again. The first run loads
+    every row.
+
+    Invoice items are read invoice by invoice, and payments booking by booking (for the
+    bookings that have invoices, which payments are reconciled against), ``concurrency``
+    at a time: the API has no list of either. The payments' path,
+    ``/api/v3/bookings/{id}/payments``, is one a public client reads, not in the API's
+    recovered description: a guess.
+
+    Dates load as dates, date-times as timestamps and money as decimals (the number as the
+    API wrote it). Settings not given come from dlt's configuration (the
+    ``[sources.resharmonics]`` section of ``.dlt/secrets.toml``), else from the
+    ``RESHARMONICS_*`` variables, as for `ResharmonicsSession`.
 
     Args:
-        client_id: as for `ResharmonicsSession`; like every setting here, it defaults to
-            dlt's configuration, else to its ``RESHARMONICS_*`` variable.
+        client_id: as for `ResharmonicsSession`.
         client_secret: as for `ResharmonicsSession`.
         token_url: as for `ResharmonicsSession`.
+        base_url: as for `ResharmonicsSession`.
         environment: as for `ResharmonicsSession`.
         scope: as for `ResharmonicsSession`.
-        base_url: defaults to ``RESHARMONICS_BASE_URL``, else the environment's API address.
         page_size: rows asked for per page.
-        overlap_seconds: how far before the previous run's start the next run looks back.
+        concurrency: pages (or invoices) requested at once by each resource.
+        overlap_seconds: how far before the server's time at the start of a run the next
+            run reads from (the change feed's ``overlap``).
         statuses: room-stay statuses to load bookings and guest stays in; default: every
             documented status (the API's own defaults leave some out).
+
+    Raises:
+        ConfigurationError: a credential is missing or a setting is invalid (before any
+            request).
 
     Example:
         >>> pipeline = dlt.pipeline("nightly", destination="duckdb", dataset_name="resharmonics")
         >>> pipeline.run(resharmonics_source())
     """
-    name = _config.environment(environment)
-    base = _config.setting(base_url, _config.BASE_URL_VAR) or _config.BASE_URLS[name]
-    base = _config.check_url(base, "base URL").rstrip("/")
-    auth = ResharmonicsDltAuth(
-        client_id=client_id,
-        client_secret=client_secret,
-        token_url=token_url,
+    session = ResharmonicsSession(
+        client_id, client_secret, token_url, base_url=base_url, environment=environment,
         scope=scope,
-        environment=name,
-        allowed_hosts=[urlsplit(base).hostname or ""],
-    )
-    auth.requests_auth()  # a missing secret fails here, before any request
-    chosen = list(statuses) if statuses is not None else list(ROOM_STAY_STATUSES)
-    # Taken before any row is read: a row changed while the load runs is loaded again next
-    # time, whichever page or resource it was read in.
-    started = datetime.datetime.now(datetime.timezone.utc)
-    since = started - datetime.timedelta(seconds=overlap_seconds)
-    mark = since.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]  # milliseconds, as Spring writes them
-    client = RESTClient(
-        base_url=base, auth=auth, paginator=SpringPaginator(), data_selector="content"
-    )
-    for table, path, query in (
-        ("bookings", "/api/v3/bookings", {"size": page_size, "statuses": chosen}),
-        ("room_stays", "/api/v3/roomStays", {"size": page_size}),
-    ):
-        yield dlt.resource(
-            _changed_rows(client, path, query, mark),
-            name=table,
-            primary_key="roomStayId",
-            write_disposition="merge",
-            columns=_BOOKING_ACCOUNT,
+    )  # fmt: skip
+    chosen = tuple(statuses) if statuses is not None else ROOM_STAY_STATUSES
+    reader = _Reader(session, page_size, concurrency)
+    invoices: DltResource | None = None
+    for table in TABLES:
+        params = {"statuses": chosen} if table.every_status else {}
+        rows = (
+            reader.changed(table, params, overlap_seconds)
+            if table.incremental
+            else reader.whole(table, params)
         )
-    yield from rest_api_resources(
-        {
-            "client": {"base_url": base, "auth": auth, "paginator": SpringPaginator()},
-            "resource_defaults": {
-                "primary_key": "id",
-                "write_disposition": "merge",
-                "endpoint": {"data_selector": "content", "params": {"size": page_size}},
-            },
-            "resources": [
-                {
-                    "name": "guest_stays",
-                    "endpoint": {"path": "/api/v3/guestStays", "params": {"statuses": chosen}},
-                },
-                {"name": "units", "endpoint": {"path": "/api/v3/units"}},
-                {"name": "unit_types", "endpoint": {"path": "/api/v3/unitTypes"}},
-                {
-                    "name": "contacts",
-                    "endpoint": {"path": "/api/v3/contacts"},
-                    "columns": _SALES_ACCOUNT,
-                },
-            ],
-        }
+        resource = _resource(rows, table)
+        if table is INVOICES:
+            invoices = resource
+        yield resource
+    assert invoices is not None
+
+    def items(invoices: list[Any]) -> Iterator[list[Any]]:  # functions, as dlt wants
+        yield from reader.per_row(INVOICE_ITEMS, invoices, lambda invoice: invoice["id"])
+
+    def payments(invoices: list[Any]) -> Iterator[list[Any]]:
+        yield from reader.per_row(PAYMENTS, invoices, lambda invoice: invoice["booking"]["id"])
+
+    for table, each in ((INVOICE_ITEMS, items), (PAYMENTS, payments)):
+        yield dlt.transformer(
+            each,
+            data_from=invoices,
+            name=table.name,
+            primary_key=table.key,
+            write_disposition=table.write_disposition,
+            columns=table.hints(),
+        )
+
+
+def _resource(rows: Any, table: Table) -> DltResource:
+    resource: DltResource = dlt.resource(
+        rows,
+        name=table.name,
+        primary_key=table.key,
+        write_disposition=table.write_disposition,
+        columns=table.hints(),
     )
+    return resource
 
 
-def _changed_rows(client: RESTClient, path: str, query: dict[str, Any], mark: str) -> Any:
-    def rows() -> Iterator[list[Any]]:
-        state = dlt.current.resource_state()
-        params = dict(query)
-        since = state.get(STATE_KEY)
-        if since:
-            params["lastUpdatedFrom"] = since
-        for page in client.paginate(path, params=params):
-            yield list(page)
-        # Reached only once every page is read; dlt keeps the state with the load.
-        state[STATE_KEY] = mark
+class DltResourceState:
+    """A change feed's state kept in a dlt resource's state (a `ChangeState`).
 
-    return rows
+    dlt runs one load of a pipeline at a time and keeps a resource's state only with a
+    load that succeeds, which is what a change feed needs of its store.
+    """
+
+    def __init__(self, state: Any) -> None:
+        self._state = state
+
+    def acquire(self) -> None:
+        """Nothing to take: dlt runs one load of a pipeline at a time."""
+
+    def load(self) -> Any:
+        """Return the state the last successful load kept, or None."""
+        return self._state.get(STATE_KEY)
+
+    def save(self, state: Any) -> None:
+        """Keep ``state`` with this load."""
+        self._state[STATE_KEY] = dict(state)
+
+    def release(self) -> None:
+        """Nothing to release."""
+
+    def __repr__(self) -> str:
+        return "the dlt resource's state"
+
+
+class _Reader:
+    """Reads the source's tables through one session, as batches of rows for dlt."""
+
+    def __init__(self, session: ResharmonicsSession, page_size: int, concurrency: int) -> None:
+        self.session = session
+        self.page_size = page_size
+        self.concurrency = concurrency
+        self._seen: dict[str, set[Any]] = {}  # the parents already read, per table
+
+    def batches(self, table: Table, path: str, params: dict[str, Any]) -> Iterator[list[Any]]:
+        """Yield the rows of ``path`` a page at a time, checked; fail as the export does."""
+        export = self.session.paginate(
+            path, params, page_size=self.page_size, concurrency=self.concurrency
+        )
+        with export:
+            yield from self.batched(table, export)
+
+    def batched(self, table: Table, rows: Iterator[Any]) -> Iterator[list[Any]]:
+        """Yield ``rows`` in batches of a page, their money as decimals."""
+        batch: list[Any] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= self.page_size:
+                yield decimals(batch, table.money)
+                batch = []
+        if batch:
+            yield decimals(batch, table.money)
+
+    def whole(self, table: Table, params: dict[str, Any]) -> Any:
+        def rows() -> Iterator[list[Any]]:
+            yield from self.batches(table, table.path, params)
+
+        return rows
+
+    def changed(self, table: Table, params: dict[str, Any], overlap: float) -> Any:
+        """Read ``table`` as a change feed whose state is the resource's dlt state."""
+
+        def rows() -> Iterator[list[Any]]:
+            state = DltResourceState(dlt.current.resource_state())
+            feed = self.session.changes(
+                table.path, params, state=state, overlap=overlap, page_size=self.page_size,
+                concurrency=self.concurrency,
+            )  # fmt: skip
+            with feed:
+                # The feed saves its mark into dlt's state once the last row is handed
+                # over; dlt keeps that state only with a load that succeeds.
+                yield from self.batched(table, feed)
+
+        return rows
+
+    def per_row(
+        self, table: Table, parents: list[Any], key: Callable[[Any], Any]
+    ) -> Iterator[list[Any]]:
+        """Yield ``table``'s rows for each parent of a batch, ``concurrency`` at a time.
+
+        ``key`` names the parent in ``table.path`` (an invoice's id, its booking's id); a
+        parent already read in this run (a booking with several invoices) is read once.
+        """
+        seen = self._seen.setdefault(table.name, set())
+        wanted = []
+        for parent in parents:
+            named = key(parent)
+            if named not in seen:
+                seen.add(named)
+                wanted.append(named)
+
+        def of(named: Any) -> list[Any]:
+            path = table.path.format(id=named)
+            return [row for batch in self.batches(table, path, {}) for row in batch]
+
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="resharmonics-dlt") as pool:
+            for rows in pool.map(of, wanted):
+                if rows:
+                    yield rows

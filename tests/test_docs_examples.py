@@ -61,19 +61,18 @@ def check_dlt(namespace: dict[str, Any], fake: FakeResharmonics, tmp_path: Path)
         assert bookings == [(len(fake.portfolio.room_stays),)]
         columns = {row[0] for row in db.sql("describe resharmonics.bookings").fetchall()}
         assert "unit__name" in columns  # as the page names it
-        for table in ("sales_invoices", "finance_accounts"):  # the rest_api source
+        for table in ("invoices", "invoice_items", "finance_accounts", "extras", "channels"):
             (count,) = db.sql(f"select count(*) from resharmonics.{table}").fetchall()  # noqa: S608
             assert count[0] > 0, table
-    # "Deletions": a merge keeps a record gone from the API; the refresh drops it.
+    # "Deletions": a table read whole is replaced, so a record gone from the API goes.
     pipeline, source = namespace["pipeline"], namespace["resharmonics_source"]
     gone = fake.portfolio.add_contact("Gone", "Soon", "gone@example.com")
     pipeline.run(source().with_resources("contacts"))
-    del fake.portfolio.contacts[gone.id]
     query = f"select count(*) from resharmonics.contacts where id = {gone.id}"  # noqa: S608
-    pipeline.run(source().with_resources("contacts"))
     with duckdb.connect(str(tmp_path / "nightly.duckdb"), read_only=True) as db:
         assert db.sql(query).fetchall() == [(1,)]
-    pipeline.run(source().with_resources("contacts"), refresh="drop_resources")
+    del fake.portfolio.contacts[gone.id]
+    pipeline.run(source().with_resources("contacts"))
     with duckdb.connect(str(tmp_path / "nightly.duckdb"), read_only=True) as db:
         assert db.sql(query).fetchall() == [(0,)]
 

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import requests
 
 from requests_resharmonics import PaginationError
 from requests_resharmonics.testing import Answer, FakeResharmonics
@@ -23,11 +22,9 @@ dlt = pytest.importorskip("dlt", reason="dlt installs on Python 3.9 to 3.14 only
 
 from dlt.sources.helpers.rest_client.client import RESTClient  # noqa: E402
 
-from requests_resharmonics.dlt import (  # noqa: E402
-    ResharmonicsDltAuth,
-    SpringPaginator,
-    resharmonics_source,
-)
+from requests_resharmonics import ResharmonicsSession  # noqa: E402
+from requests_resharmonics import dlt as dlt_module  # noqa: E402
+from requests_resharmonics.dlt import SpringPaginator, resharmonics_source  # noqa: E402
 
 __all__ = ["paged_server"]
 
@@ -67,15 +64,15 @@ def test_the_sources_token_goes_to_the_base_urls_host_only(
     other_host: StartHost,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # The source builds its auth inside; catch it when the source checks its credentials.
-    built: list[ResharmonicsDltAuth] = []
-    requests_auth = ResharmonicsDltAuth.requests_auth
+    # The source builds its session inside (every resource reads through it): catch it.
+    built: list[ResharmonicsSession] = []
 
-    def catch(self: ResharmonicsDltAuth) -> Any:
-        built.append(self)
-        return requests_auth(self)
+    class Caught(ResharmonicsSession):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            built.append(self)
 
-    monkeypatch.setattr(ResharmonicsDltAuth, "requests_auth", catch)
+    monkeypatch.setattr(dlt_module, "ResharmonicsSession", Caught)
     fake = fake_resharmonics
     resharmonics_source(
         client_id=fake.client_id,
@@ -84,9 +81,9 @@ def test_the_sources_token_goes_to_the_base_urls_host_only(
         base_url=fake.base_url,  # http://127.0.0.1:<port>
     )
     assert built
-    auth = built[0]
+    session = built[0]
     elsewhere = other_host(lambda incoming: Answer(200, {"elsewhere": True}))
-    assert requests.get(f"http://localhost:{elsewhere.port}/x", auth=auth, timeout=30).ok
+    assert session.get(f"http://localhost:{elsewhere.port}/x", timeout=30).ok
     assert "authorization" not in elsewhere.seen[0].headers
-    units = requests.get(fake.base_url + "/api/v3/units", auth=auth, timeout=30)
+    units = session.get("/api/v3/units", timeout=30)
     assert units.status_code == 200  # the base URL's host gets it
