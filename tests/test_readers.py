@@ -307,6 +307,7 @@ def test_an_async_export_left_with_break_inside_async_with_stops_its_pages(
 def test_httpx2_clients_are_read_by_the_same_functions(
     fake_resharmonics: FakeResharmonics, paged_server: StartServer, reader: str
 ) -> None:
+    pytest.importorskip("httpx2", reason="httpx2 supports Python 3.11 and later")
     server = paged_server(lambda asked: good_page(asked, 1234))
     rows = read(reader, fake_resharmonics, server.base_url, PATH, concurrency=3)
     assert ids(rows) == list(range(1234))
