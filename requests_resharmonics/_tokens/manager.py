@@ -199,7 +199,9 @@ class TokenManager(Rejections, Reporting):
         return token
 
     def _serve_stale(self, token: Token) -> Token:
-        self.process.renewals.start(self.key, _BackgroundRenewal(self, token))
+        pool = self.process.renewals
+        if not pool.poke(self.key):  # every call while due asks: nothing built for a no
+            pool.start(self.key, _BackgroundRenewal(self, token), self.endpoint.token_url)
         return token
 
     def fetch_token(self) -> Token:
