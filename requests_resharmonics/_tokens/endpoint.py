@@ -7,6 +7,7 @@ import hmac
 import json
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, quote_plus, urlsplit
@@ -77,10 +78,13 @@ class TokenEndpoint:
         self.answer_hooks: set[answer_hooks.AnswerHook] = set()
         self._session: requests.Session | None = None
         self._session_lock = threading.Lock()
+        #: Gives the shared session back if this endpoint is collected without `close`.
+        self._release: weakref.finalize[Any, Any] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_session"] = None
+        state["_release"] = None
         del state["_session_lock"]
         del state["process"]  # the state of the process where it lands
         return state
@@ -127,17 +131,20 @@ class TokenEndpoint:
         """
         with self._session_lock:
             if self._session is None:
-                self._session = self.process.token_sessions.acquire(
-                    self.token_url, self.retries, self.timeout
-                )
+                sessions = self.process.token_sessions
+                self._session = sessions.acquire(self.token_url, self.retries, self.timeout)
+                # An auth object dropped without `close` (a tenant gone) gives it back too:
+                # the last one out of a token URL closes its connections.
+                self._release = weakref.finalize(self, sessions.release, self._session)
             return self._session
 
     def close(self) -> None:
         """Stop using the shared token connections; the last user closes them."""
         with self._session_lock:
-            if self._session is not None:
-                self.process.token_sessions.release(self._session)
-                self._session = None
+            if self._release is not None:
+                self._release()  # once: a finalizer runs at most once
+                self._release = None
+            self._session = None
 
     def cache_key(self) -> str:
         """Return this client's key in a token cache (a hash, never the secret)."""
@@ -155,6 +162,9 @@ class TokenEndpoint:
         self.process = process
         self._session_lock = threading.Lock()
         self._session = None
+        if self._release is not None:
+            self._release.detach()  # the parent's connections are the parent's to close
+            self._release = None
 
     def _basic_credentials(self) -> str:
         pair = f"{self.client_id}:{self._client_secret}".encode()

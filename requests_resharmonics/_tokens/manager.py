@@ -16,6 +16,7 @@ import logging
 import math
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -119,7 +120,18 @@ class TokenManager(Rejections, Reporting):
         #: token and may call this manager); its exceptions are logged, not raised.
         self.on_event = on_event
         self._stats = StatsRecorder(self.process.stats_lock)
+        self._enlist()
+
+    def _enlist(self) -> None:
+        """Join the process's state: the fork hook's list, and the client's calendar.
+
+        Nothing of the process's state holds this manager strongly: once nobody holds it
+        (a tenant gone), it is collected and its booking goes with it.
+        """
         self.process.managers.add(self)
+        calendars, url = self.process.calendars, self.endpoint.token_url
+        calendars.enlist(url, self.key)
+        self._leave = weakref.finalize(self, calendars.leave, url, self.key)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -127,6 +139,7 @@ class TokenManager(Rejections, Reporting):
         del state["codec"]  # rebuilt from the secret where the manager lands
         del state["process"]  # the state of the process where it lands
         del state["_stats"]  # a pickled auth object starts counting afresh where it lands
+        del state["_leave"]
         state["_accepted"] = collections.deque(maxlen=4)  # tokens only where they are current
         state["_dropped_shared"] = None
         return state
@@ -137,7 +150,7 @@ class TokenManager(Rejections, Reporting):
         self._lock = threading.Lock()
         self.process = self.endpoint.process
         self._stats = StatsRecorder(self.process.stats_lock)
-        self.process.managers.add(self)
+        self._enlist()
 
     def _locked(self) -> Any:
         """Hold this manager's lock; what happens meanwhile is told once it is released."""
@@ -281,14 +294,14 @@ class TokenManager(Rejections, Reporting):
         """Return when ``token`` is due: its margin, widened to cover a slow renewal.
 
         When many clients of the token URL would renew in the same second, the token's
-        booking in the process's renewal calendar brings it forward (`spread`).
+        booking in the process's renewal calendar brings it forward (`spread`). A booked
+        token is due at the moment booked (sooner only if this object's own leeway says
+        so), whatever the renewal times learnt since.
         """
-        due = self._due(token)
-        if not math.isfinite(due):
-            return due
-        return due - self.process.calendars.shift(
-            self.endpoint.token_url, self.key, token.fingerprint
-        )
+        booked = self.process.calendars.moment(self.endpoint.token_url, self.key, token.fingerprint)
+        if booked is None:
+            return self._due(token)
+        return min(booked, token.renew_at(self.leeway))
 
     def _due(self, token: Token) -> float:
         due = token.renew_at(self.leeway)
@@ -380,7 +393,8 @@ class TokenManager(Rejections, Reporting):
         self.endpoint.after_fork(process)
         self.process = process
         self._stats = self._stats.forked(process.stats_lock)
-        process.managers.add(self)
+        self._leave.detach()  # the parent's calendars: the child counts in its own
+        self._enlist()
 
 
 class _BackgroundRenewal:
