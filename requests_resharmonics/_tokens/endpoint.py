@@ -150,6 +150,10 @@ class TokenEndpoint:
         """Return this client's key in a token cache (a hash, never the secret)."""
         return cache_key(self.token_url, self.client_id, self._client_secret, self.scope)
 
+    def client_key(self) -> str:
+        """Return the key of this client whatever its scope: what a token service counts by."""
+        return cache_key(self.token_url, self.client_id, self._client_secret, None)
+
     def cache_codec(self, sealed: bool) -> PlainCodec:
         """Return how this client's tokens are written into a cache (sealed: encrypted)."""
         return SealedCodec(self._client_secret, self.cache_key()) if sealed else PlainCodec()
@@ -397,7 +401,8 @@ class TokenEndpoint:
             what += f", after {reply.attempts} attempts"
         if error == "invalid_client":
             what += " (check the client id and secret)"
-        elif error not in _OAUTH2_ERRORS and 300 <= status < 500:
+        elif error not in _OAUTH2_ERRORS and 300 <= status < 500 and status != 429:
+            # (A 429 is a throttle in front of the right URL, not a sign of a wrong one.)
             # A wrong path, or a URL that is not a token service's: no OAuth2 error body.
             moved = reply.headers.get("Location")
             where = f"; it redirects to {self._excerpt(moved)}" if moved else ""
