@@ -7,7 +7,6 @@ import hmac
 import json
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, quote_plus, urlsplit
@@ -27,6 +26,7 @@ from ..errors import TokenRequestError, token_request_error
 from ..token import Token, is_header_safe, jwt_expiry, positive_seconds
 from . import answer_hooks
 from . import process as _process
+from .transport import TokenSessions
 
 DEFAULT_TIMEOUT = 10.0
 _MAX_ANSWER_BYTES = 1 << 20
@@ -78,13 +78,14 @@ class TokenEndpoint:
         self.answer_hooks: set[answer_hooks.AnswerHook] = set()
         self._session: requests.Session | None = None
         self._session_lock = threading.Lock()
-        #: Gives the shared session back if this endpoint is collected without `close`.
-        self._release: weakref.finalize[Any, Any] | None = None
+        #: The shared session this endpoint holds: given back by `close`, or by the end of
+        #: the token manager that owns this endpoint (a tenant dropped without `close`).
+        self.lease = SessionLease()
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_session"] = None
-        state["_release"] = None
+        state["lease"] = SessionLease()
         del state["_session_lock"]
         del state["process"]  # the state of the process where it lands
         return state
@@ -133,17 +134,13 @@ class TokenEndpoint:
             if self._session is None:
                 sessions = self.process.token_sessions
                 self._session = sessions.acquire(self.token_url, self.retries, self.timeout)
-                # An auth object dropped without `close` (a tenant gone) gives it back too:
-                # the last one out of a token URL closes its connections.
-                self._release = weakref.finalize(self, sessions.release, self._session)
+                self.lease.take(sessions, self._session)
             return self._session
 
     def close(self) -> None:
         """Stop using the shared token connections; the last user closes them."""
         with self._session_lock:
-            if self._release is not None:
-                self._release()  # once: a finalizer runs at most once
-                self._release = None
+            self.lease.give_back()
             self._session = None
 
     def cache_key(self) -> str:
@@ -166,9 +163,7 @@ class TokenEndpoint:
         self.process = process
         self._session_lock = threading.Lock()
         self._session = None
-        if self._release is not None:
-            self._release.detach()  # the parent's connections are the parent's to close
-            self._release = None
+        self.lease = SessionLease()  # the parent's connections are the parent's to close
 
     def _basic_credentials(self) -> str:
         pair = f"{self.client_id}:{self._client_secret}".encode()
@@ -408,6 +403,31 @@ class TokenEndpoint:
             where = f"; it redirects to {self._excerpt(moved)}" if moved else ""
             what += f" (no OAuth2 error in the answer: check the token URL{where})"
         return self._error(what, status, error, description)
+
+
+class SessionLease:
+    """An endpoint's hold on a shared token session, given back once (see `TokenSessions`).
+
+    Kept apart from the endpoint so that the end of its token manager can give it back
+    without holding the endpoint: the last user of a token URL closes its connections.
+    """
+
+    __slots__ = ("session", "sessions")
+
+    def __init__(self) -> None:
+        self.session: requests.Session | None = None
+        self.sessions: TokenSessions | None = None
+
+    def take(self, sessions: TokenSessions, session: requests.Session) -> None:
+        """Note that ``session`` of ``sessions`` is held."""
+        self.sessions, self.session = sessions, session
+
+    def give_back(self) -> None:
+        """Give the session back, if it is still held."""
+        sessions, session = self.sessions, self.session
+        self.sessions = self.session = None
+        if sessions is not None and session is not None:
+            sessions.release(session)
 
 
 class _Form:

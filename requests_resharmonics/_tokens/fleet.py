@@ -157,6 +157,8 @@ class Refusal(NamedTuple):
 class Fleet:
     """One client's part in the fleet: its holds and its budget, shared through its cache."""
 
+    __slots__ = ("budget", "cache", "client_id", "key", "ledgers", "rejections_key", "token_url")
+
     def __init__(
         self,
         cache: GuardedCache,
@@ -164,14 +166,21 @@ class Fleet:
         key: str,
         rejections_key: str,
         budget: Budget | None,
-        describe: str,
+        client_id: str,
+        token_url: str,
     ) -> None:
         self.cache = cache
         self.ledgers = ledgers
         self.key = key
         self.rejections_key = rejections_key + REJECTIONS
         self.budget = budget
-        self.describe = describe  # "client 'id' of https://...": for messages
+        self.client_id = client_id
+        self.token_url = token_url
+
+    @property
+    def describe(self) -> str:
+        """The client in words, for messages: ``client 'id' of https://...``."""
+        return f"client {self.client_id!r} of {self.token_url}"
 
     def held(self) -> Hold | None:
         """Return the hold in place on the client's token requests, this process's or shared."""

@@ -29,7 +29,7 @@ from ..token import Token
 from . import events, pauses
 from .due import SLOW_MARGIN_FACTOR as SLOW_MARGIN_FACTOR  # where it was, for importers
 from .due import DueTimes, stale_until
-from .endpoint import TokenEndpoint
+from .endpoint import SessionLease, TokenEndpoint
 from .events import Listener, Trigger
 from .fleet import Attempts, Budget, Fleet, Refusal, checked_budget
 from .process import ProcessState
@@ -37,6 +37,7 @@ from .rejections import Rejections
 from .renewing import BackgroundRenewal
 from .reporting import Reporting, outcome_of, status_of
 from .reporting import event as event  # the replay hook logs its events with the same fields
+from .spread import Calendars
 from .stats import StatsRecorder
 
 log = logging.getLogger("requests_resharmonics")
@@ -127,7 +128,7 @@ class TokenManager(Rejections, Reporting):
         self.process.managers.add(self)
         calendars, url = self.process.calendars, self.endpoint.token_url
         calendars.enlist(url, self.key)
-        self._leave = weakref.finalize(self, calendars.leave, url, self.key)
+        self._leave = weakref.finalize(self, _depart, calendars, url, self.key, self.endpoint.lease)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -159,7 +160,8 @@ class TokenManager(Rejections, Reporting):
             endpoint.client_key(),
             self.key,
             self.budget,
-            f"client {endpoint.client_id!r} of {endpoint.token_url}",
+            endpoint.client_id,
+            endpoint.token_url,
         )
 
     def _locked(self) -> Any:
@@ -381,3 +383,9 @@ class TokenManager(Rejections, Reporting):
         self.fleet = self._fleet()
         self._leave.detach()  # the parent's calendars: the child counts in its own
         self._enlist()
+
+
+def _depart(calendars: Calendars, token_url: str, key: str, lease: SessionLease) -> None:
+    """Release what a collected token manager held: its booking, its endpoint's session."""
+    calendars.leave(token_url, key)
+    lease.give_back()
