@@ -33,7 +33,7 @@ class MemoryStore:
     key's fetch lock exists only while someone holds it or waits for it.
     """
 
-    __slots__ = ("expires", "expiries", "guard", "locks", "values")
+    __slots__ = ("expires", "expiries", "guard", "locks", "most", "values")
 
     def __init__(
         self, values: dict[str, str] | None = None, expires: dict[str, float] | None = None
@@ -44,6 +44,7 @@ class MemoryStore:
         heapq.heapify(self.expiries)
         self.locks: dict[str, _Lock] = {}
         self.guard = threading.Lock()
+        self.most = len(self.values)  # the most values held since the dicts were last rebuilt
 
     def forked(self) -> MemoryStore:
         """Return the store of a forked child: the same tokens, none of the parent's locks."""
@@ -71,13 +72,23 @@ class MemoryStore:
                 if self.expires.get(gone) == when:  # not replaced by a later token since
                     del self.expires[gone]
                     self.values.pop(gone, None)
-            if len(self.expiries) > 2 * len(self.expires) + 64:
-                # Tokens replaced long before they expire (fetched again and again) leave
-                # entries that no longer count: rebuild rather than let them pile up. Dicts
-                # never shrink by themselves: copied, they take the room of what is left.
-                self.expiries = [(when, key) for key, when in self.expires.items()]
-                heapq.heapify(self.expiries)
-                self.values, self.expires = dict(self.values), dict(self.expires)
+            self.most = max(self.most, len(self.values))
+            if len(self.expiries) > 2 * len(self.expires) + 64 or (
+                self.most > 256 and len(self.values) * 4 < self.most
+            ):
+                self._compact()
+
+    def _compact(self) -> None:
+        """Rebuild the heap and the dicts around what is left (the guard held).
+
+        Tokens replaced long before they expire (fetched again and again) leave heap
+        entries that no longer count; and dicts never shrink by themselves: after a crowd
+        of tenants has come and gone, they would keep the room of its busiest moment.
+        """
+        self.expiries = [(when, key) for key, when in self.expires.items()]
+        heapq.heapify(self.expiries)
+        self.values, self.expires = dict(self.values), dict(self.expires)
+        self.most = len(self.values)
 
     def discard(self, key: str) -> None:
         """Forget ``key``'s value (the guard held)."""
