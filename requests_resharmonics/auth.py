@@ -64,7 +64,7 @@ class ResharmonicsAuth(Credentials, AuthBase):
 
     Whatever the budget, a ``429`` or ``503`` with ``Retry-After`` from the token endpoint
     holds this client's token requests until it passes, in every process sharing ``cache``
-    (see :doc:`caches`, "Fleets").
+    (see "A fleet backs off together" in the documentation of caches).
 
     ``from_env()`` builds one from the ``RESHARMONICS_*`` variables. Whitespace around the
     client id and secret is removed, whether they come from arguments
