@@ -161,6 +161,9 @@ def run(count: int, lifetime: float, leeway: float, lifetimes: float) -> dict[st
     server = Server(count, lifetime)
     sampler = Sampler()
     sampler.start()
+    triggers: list[tuple[float, str]] = []  # (when a token request began, why)
+    listen = getattr(getattr(requests_resharmonics, "_tokens", None), "process", None)
+    heard: Any = None
     try:
         totals = getattr(requests_resharmonics, "process_stats", None)  # absent before 0.2
         stats_before = totals().as_dict() if totals is not None else None
@@ -173,6 +176,13 @@ def run(count: int, lifetime: float, leeway: float, lifetimes: float) -> dict[st
             for n in range(count)
         ]
         failed = collections.Counter()
+        if listen is not None and hasattr(listen, "add_listener"):
+
+            def heard(event: Any) -> None:
+                if event.kind == "token-request" and event.duration is not None:
+                    triggers.append((time.time() - event.duration, str(event.trigger)))
+
+            listen.add_listener(heard)
         started = time.time()
         start_threads = []
         for offset in range(16):  # the tenants' first calls, all at once
@@ -251,6 +261,8 @@ def run(count: int, lifetime: float, leeway: float, lifetimes: float) -> dict[st
     finally:
         sampler.stop.set()
         server.stop()
+        if heard is not None:
+            listen.remove_listener(heard)
     return {
         "tenants": count,
         "workers": renewal_workers(requests_resharmonics),
@@ -261,12 +273,27 @@ def run(count: int, lifetime: float, leeway: float, lifetimes: float) -> dict[st
         "first_tokens_seconds": first_tokens_done - started,
         **token_figures(seen, started, first_tokens_done, ended, lifetime, count),
         **lag_figures(lags),
+        "busiest_seconds": busiest_seconds(seen, triggers, first_tokens_done + 1),
         "calls": calls["token"],
         "api_calls": calls["api"],
         "failed": sum(failed.values()),
         "failures": dict(failed),
         "library_stats": library_stats,
     }
+
+
+def busiest_seconds(
+    seen: list[tuple[float, str]], triggers: list[tuple[float, str]], after: float
+) -> list[dict[str, Any]]:
+    """The five busiest seconds at the token endpoint, each with why the library asked."""
+    per_second = collections.Counter(int(when) for when, _ in seen if when >= after)
+    why: dict[int, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    for when, trigger in triggers:
+        why[int(when)][trigger] += 1
+    return [
+        {"second": second - int(after), "requests": count, **why.get(second, {})}
+        for second, count in per_second.most_common(5)
+    ]
 
 
 def renewal_moment(auth: Any, token: Any) -> float:

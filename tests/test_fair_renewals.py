@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import socket
 import threading
 import time
@@ -254,3 +255,51 @@ def test_token_urls_take_turns() -> None:
     release.set()
     wait_for(lambda: len(order) == 6)
     assert order.index("lone") == 2  # after one more of the busy URL, not after all four
+
+
+def test_renewals_that_fell_behind_catch_up_at_the_calendars_pace() -> None:
+    """Twelve renewals of one token URL wait while both workers are busy: once late, they
+    start at most the calendar's share a second (3 here), not as fast as the workers go;
+    a renewal whose token would otherwise stop being sendable goes at once."""
+    pool = background.RenewalPool(2, pace=lambda token_url: 3)
+    gate = threading.Event()
+    started: list[tuple[float, str]] = []
+
+    def blocker() -> None:
+        gate.wait(10)
+
+    def renewal(name: str) -> Callable[[], None]:
+        return lambda: started.append((time.time(), name))
+
+    try:
+        pool.start("busy-1", blocker, "elsewhere")
+        pool.start("busy-2", blocker, "elsewhere-too")
+        for number in range(12):
+            pool.start(f"late-{number}", renewal(f"late-{number}"), "herd")
+        deadline = time.monotonic() + background.LATE_SECONDS + 0.1
+        pool.start("urgent", renewal("urgent"), "herd", deadline=deadline)
+        time.sleep(background.LATE_SECONDS + 0.3)  # all of them late; the urgent one, due
+        gate.set()
+        wait_for(lambda: len(started) == 13, timeout=20)
+    finally:
+        gate.set()
+        pool.shut_down()
+        pool.wait_idle(5)
+    names = [name for _, name in started]
+    assert names.index("urgent") <= 3  # with the first second's share, not behind the twelve
+    per_second = collections.Counter(int(when) for when, name in started if name != "urgent")
+    assert max(per_second.values()) <= 3, per_second
+    assert len(per_second) >= 4  # twelve at three a second: four seconds at least
+
+
+def test_renewals_on_time_are_not_paced() -> None:
+    pool = background.RenewalPool(4, pace=lambda token_url: 1)
+    started: list[float] = []
+    try:
+        for number in range(12):
+            pool.start(f"on-time-{number}", lambda: started.append(time.monotonic()), "herd")
+        wait_for(lambda: len(started) == 12, timeout=10)
+    finally:
+        pool.shut_down()
+        pool.wait_idle(5)
+    assert started[-1] - started[0] < 1.0

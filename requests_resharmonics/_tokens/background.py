@@ -18,6 +18,13 @@ No token endpoint can take every worker for long:
   run again after its back-off, behind the renewals that have not failed, and such reruns
   together run on at most a share of the workers too.
 
+Renewals that fell behind (waiting longer than `LATE_SECONDS` for a worker: a busy machine,
+a slow token endpoint) catch up at the pace of the renewal calendar (`spread`): no more
+renewals of a token URL start in one second than its share of a second (at least one per
+worker), unless a token would otherwise have to stop being sent (its ``deadline``). A
+backlog drained as fast as the workers go would send the token endpoint bursts of twice
+the average rate and more, past what the calendar spread.
+
 Workers are daemon threads, started when work arrives and ended after `IDLE_SECONDS`
 without any (one stays, asleep until the next rerun is due, while reruns wait), and the
 pool stops taking work when the interpreter exits: a renewal never keeps a process alive.
@@ -59,6 +66,9 @@ SLOW_SECONDS = 2.0
 #: Seconds a token URL stays in trouble after one of its renewals failed.
 TROUBLE_SECONDS = 60.0
 
+#: Seconds a renewal waits for a worker before it is late, and paced (see above).
+LATE_SECONDS = 1.0
+
 #: A renewal: returns ``None`` when it is over, or seconds to wait before running it again.
 Renewal = Callable[[], float | None]
 
@@ -91,9 +101,12 @@ class _Queue:
 class RenewalPool:
     """The queues of renewals and the workers that run them (one pool per process)."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, pace: Callable[[str], int] | None = None) -> None:
         self.condition = threading.Condition(threading.Lock())
         self.max_workers = workers
+        #: The most renewals of a token URL a second may start once they are late (the
+        #: renewal calendar's share), or None: no pacing.
+        self.pace = pace
         #: Set when the pool is shut down (the interpreter exits, or a test ends): queued
         #: renewals are dropped instead of run, and no new one is taken.
         self.stopping = threading.Event()
@@ -110,6 +123,11 @@ class RenewalPool:
         self.running_in: collections.Counter[str] = collections.Counter()  # by token URL
         self.rerunning = 0
         self.troubled: dict[str, float] = {}  # token URL -> when its last renewal failed
+        self.queued_at: dict[str, float] = {}  # key -> when it joined its queue (monotonic)
+        self.deadlines: dict[str, float] = {}  # key -> when it must start at the latest
+        self.second = 0  # the wall-clock second `started_in` counts
+        self.started_in: collections.Counter[str] = collections.Counter()  # by token URL
+        self.paced = False  # whether a late renewal waits for the next second
         self.workers = 0
         self.idle = 0
         self.peak_workers = 0
@@ -122,10 +140,17 @@ class RenewalPool:
         """The most workers one token URL in trouble, or all reruns, may hold at once."""
         return max(1, self.max_workers // 2)
 
-    def start(self, key: str, renewal: Renewal, group: str | None = None) -> bool:
+    def start(
+        self,
+        key: str,
+        renewal: Renewal,
+        group: str | None = None,
+        deadline: float | None = None,
+    ) -> bool:
         """Queue ``renewal`` for a worker unless a renewal of ``key`` is already under way.
 
-        ``group`` is the token URL whose queue it joins (its own key's when not given).
+        ``group`` is the token URL whose queue it joins (its own key's when not given);
+        ``deadline`` (monotonic) is when it must start at the latest, paced or not.
         Returns whether it was queued.
         """
         if self.poke(key):
@@ -135,6 +160,8 @@ class RenewalPool:
                 return False
             self.renewals[key] = renewal
             self.groups[key] = group if group is not None else key
+            if deadline is not None:
+                self.deadlines[key] = deadline
             self._push(key)
             self._wake(time.monotonic())
         return True
@@ -195,12 +222,34 @@ class RenewalPool:
         if queue is None:
             queue = self.ready[group] = _Queue()
         (queue.again if key in self.failed else queue.fresh).append(key)
+        self.queued_at[key] = time.monotonic()
         self.ready_count += 1
 
     def _forget(self, key: str) -> None:
         self.renewals.pop(key, None)
         self.groups.pop(key, None)
         self.failed.discard(key)
+        self.deadlines.pop(key, None)
+        self.queued_at.pop(key, None)
+
+    def _paced(self, group: str, key: str, now: float) -> bool:
+        """Return whether ``key`` is late and its token URL has started its share this second."""
+        if self.pace is None or now - self.queued_at.get(key, now) < LATE_SECONDS:
+            return False
+        if now >= self.deadlines.get(key, math.inf):
+            return False  # its token would otherwise stop being sendable: it goes now
+        self._count_from(int(time.time()))
+        return self.started_in[group] >= max(self.pace(group), self.max_workers)
+
+    def _urgent(self, line: collections.deque[str], now: float) -> str | None:
+        """Return the first renewal of ``line`` whose deadline has come, if any."""
+        deadlines = self.deadlines
+        return next((key for key in line if deadlines.get(key, math.inf) <= now), None)
+
+    def _count_from(self, second: int) -> None:
+        if second != self.second:
+            self.second = second
+            self.started_in.clear()
 
     def _slow(self, now: float) -> int:
         """Return how many running renewals have run longer than `slow_seconds`."""
@@ -230,15 +279,24 @@ class RenewalPool:
         while self.later and self.later[0][0] <= now:
             self._push(heapq.heappop(self.later)[2])
         share = self.share
+        self.paced = False
         for group, queue in self.ready.items():
             if self.running_in[group] >= share and self._in_trouble(group, now):
                 continue
             if queue.fresh:
-                key = queue.fresh.popleft()
+                line = queue.fresh
             elif queue.again and self.rerunning < share:
-                key = queue.again.popleft()
+                line = queue.again
             else:
                 continue
+            if self._paced(group, line[0], now):
+                self.paced = True
+                key = self._urgent(line, now)  # one that may wait no longer goes anyway
+                if key is None:
+                    continue
+                line.remove(key)
+            else:
+                key = line.popleft()
             del self.ready[group]
             if queue.fresh or queue.again:
                 self.ready[group] = queue  # to the back of the line
@@ -281,8 +339,12 @@ class RenewalPool:
                 self._finished(key, again)
 
     def _started(self, key: str, now: float) -> None:
+        group = self.groups[key]
         self.running[key] = now
-        self.running_in[self.groups[key]] += 1
+        self.running_in[group] += 1
+        self._count_from(int(time.time()))
+        self.started_in[group] += 1
+        self.queued_at.pop(key, None)
         if key in self.failed:
             self.rerunning += 1
 
@@ -331,6 +393,13 @@ class RenewalPool:
             wake_at = idle_since + IDLE_SECONDS if not stays else now + TROUBLE_SECONDS
             if self.later:
                 wake_at = min(wake_at, self.later[0][0])
+            if self.paced:  # late renewals wait for the next second, or their deadline
+                deadlines = [
+                    when
+                    for key, when in self.deadlines.items()
+                    if key in self.queued_at and when > now
+                ]
+                wake_at = min(wake_at, now + 1.0 - time.time() % 1.0, *deadlines)
             self.idle += 1
             self.condition.wait(max(wake_at - now, 0.001))
             self.idle -= 1

@@ -244,7 +244,13 @@ class TokenManager(Rejections, Reporting):
     def _serve_stale(self, token: Token) -> Token:
         pool = self.process.renewals
         if not pool.poke(self.key):  # every call while due asks: nothing built for a no
-            pool.start(self.key, BackgroundRenewal(self, token), self.endpoint.token_url)
+            # It may wait, paced, while it is late (see `background`), but not so long that
+            # calls would have to stop sending the token before a renewal could end.
+            margin = max(1.0, 2 * self.due_times.fetch_seconds)
+            left = stale_until(token) - self.clock() - margin
+            deadline = time.monotonic() + max(left, 0.0) if math.isfinite(left) else None
+            renewal = BackgroundRenewal(self, token)
+            pool.start(self.key, renewal, self.endpoint.token_url, deadline)
         return token
 
     def fetch_token(self) -> Token:

@@ -60,10 +60,13 @@ class ProcessState:
         token_connections: int = DEFAULT_TOKEN_CONNECTIONS,
         plugins: Plugins | None = None,
     ) -> None:
-        self.renewals = RenewalPool(
-            checked_workers(renewal_workers) if renewal_workers is not None else workers_from_env()
-        )
         self.calendars = Calendars()
+        self.renewals = RenewalPool(
+            checked_workers(renewal_workers) if renewal_workers is not None else workers_from_env(),
+            # Late renewals keep to the calendar's pace: the calendar of this state, as it
+            # is when asked (a forked child replaces it).
+            pace=lambda token_url: self.calendars.share(token_url),
+        )
         self.pauses = Pauses()
         self.ledgers = Ledgers()
         self.token_sessions = TokenSessions(checked_connections(token_connections))

@@ -32,12 +32,22 @@ EARLIEST_RENEWAL = 0.25
 class _Calendar:
     """The renewals due, per second, of one token URL's tokens."""
 
-    __slots__ = ("booked", "cleaned_at", "due", "full_down_to", "random", "total", "users")
+    __slots__ = (
+        "booked",
+        "cleaned_at",
+        "due",
+        "full_down_to",
+        "lifetime",
+        "random",
+        "total",
+        "users",
+    )
 
     def __init__(self, moments: random.Random) -> None:
         self.random = moments
         self.due: Counter[int] = Counter()
         self.total = 0  # renewals booked in ``due``
+        self.lifetime = 1.0  # the latest token's, for `share`
         self.cleaned_at = -math.inf
         # cache key -> (token id, seconds earlier than due, second booked, moment booked): a
         # token keeps its booking, and auth objects of the same client share it.
@@ -58,7 +68,8 @@ class _Calendar:
         if now - self.cleaned_at >= 1.0:
             self._forget_before(math.floor(now))
         second = math.floor(due)
-        share = max(1, math.ceil(SPREAD_RATE * self.total / max(lifetime, 1.0)))
+        self.lifetime = max(lifetime, 1.0)
+        share = self.share()
         earliest = math.ceil(max(now, obtained_at + EARLIEST_RENEWAL * lifetime))
         chosen = second
         if self.due[second] >= share:
@@ -76,6 +87,10 @@ class _Calendar:
         shift = 0.0 if chosen == second else max(due - (chosen + self.random.random()), 0.0)
         self.booked[key] = (token_id, shift, chosen, due - shift)
         return shift
+
+    def share(self) -> int:
+        """Return the most renewals a second may hold: `SPREAD_RATE` times the average rate."""
+        return max(1, math.ceil(SPREAD_RATE * self.total / self.lifetime))
 
     def release(self, key: str) -> None:
         """Cancel ``key``'s booking: its second has room for another renewal again."""
@@ -181,6 +196,15 @@ class Calendars:
         with self._lock:
             calendar = self._calendars.get(token_url)
             return calendar.moment(key, token_id) if calendar is not None else None
+
+    def share(self, token_url: str) -> int:
+        """Return the most renewals of ``token_url`` one second may hold (at least 1).
+
+        The renewal pool paces renewals that fell behind to it (see `background`).
+        """
+        with self._lock:
+            calendar = self._calendars.get(token_url)
+            return calendar.share() if calendar is not None else 1
 
     def enlist(self, token_url: str, key: str) -> None:
         """Count one more token manager of the client ``key`` alive (see `leave`)."""
