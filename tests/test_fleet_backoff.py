@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import pickle
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -331,6 +332,18 @@ def test_budget_wait_counts_requests_before_and_after() -> None:
     assert budget_wait([92.0, 95.0, 99.0], 100.0, 2, 10.0) == pytest.approx(5.0)
     # A retry counted for later (after its back-off) counts against a request before it.
     assert budget_wait([104.0], 100.0, 1, 10.0) == pytest.approx(14.0)
+
+
+def test_a_pickled_auth_object_keeps_its_budget_and_counts_where_it_lands(
+    fake_resharmonics: FakeResharmonics,
+) -> None:
+    auth = fake_resharmonics.auth(token_budget=(1, 60))
+    auth.fetch_token()
+    clone = pickle.loads(pickle.dumps(auth))
+    assert clone.token_budget == (1, 60.0)
+    with pytest.raises(TokenHeldError):  # the same process: its count of the client holds
+        clone.fetch_token()
+    assert fake_resharmonics.token_requests == 1
 
 
 @pytest.mark.parametrize(

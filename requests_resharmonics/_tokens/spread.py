@@ -8,7 +8,9 @@ has a calendar of the seconds its renewals are due in. A token whose second alre
 its share, `SPREAD_RATE` times the URL's average rate of renewals (its tenants' tokens due
 within one lifetime, per second of the lifetime), is renewed earlier instead, in the
 latest second before with room, at a random moment of that second. A token is never
-renewed earlier than `EARLIEST_RENEWAL` of its lifetime, nor before the present.
+renewed earlier than `EARLIEST_RENEWAL` of its lifetime, nor before the present, and
+renewals sharing a second are booked in its first 90% (`IN_TIME`), so that the moments
+they take to go out keep them in the second they were counted in.
 
 Tokens renewed early are then renewed one lifetime apart as usual, so the spread holds
 from one hour to the next: the cost is once per tenant of a herd, under half a token on
@@ -27,6 +29,10 @@ from collections import Counter
 SPREAD_RATE = 1.5
 #: The earliest a spread renewal may come, as a fraction of the token's lifetime.
 EARLIEST_RENEWAL = 0.25
+#: Renewals sharing a second are booked in its first 90%: a renewal goes out a few
+#: milliseconds after its moment (more on a busy machine), and one booked at the very end
+#: of a second would be sent in the next, past that second's share.
+IN_TIME = 0.9
 
 
 class _Calendar:
@@ -82,9 +88,15 @@ class _Calendar:
             # else no room within the bounds: due as usual
         if previous is not None:
             self.release(key)  # the client's earlier token: its renewal is not coming
+        if chosen != second:
+            moment = chosen + self.random.random() * IN_TIME
+        elif self.total > 0:
+            moment = min(due, second + IN_TIME)  # seconds shared: not at the very end of one
+        else:
+            moment = due  # alone on its token URL: exactly when due
         self.due[chosen] += 1
         self.total += 1
-        shift = 0.0 if chosen == second else max(due - (chosen + self.random.random()), 0.0)
+        shift = max(due - moment, 0.0)
         self.booked[key] = (token_id, shift, chosen, due - shift)
         return shift
 
