@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from .base import VALUE_PREFIX, TokenCache, value_id
+from .base import VALUE_PREFIX, TokenCache, access_token_id, value_id
 
 
 class _Lock:
