@@ -5,9 +5,13 @@ Run: tox -e tenants                   (100, 1,000 and 10,000 tenants; a few minu
 
 Each tenant is one ResharmonicsAuth with a client of its own on the fake token service,
 which runs in a child process (always this checkout's fake, so that an older library can be
-measured against the same server). Tokens live --lifetime seconds (30) and are renewed
---leeway seconds (1) before expiry: about the proportions of hour-long tokens renewed a
-minute early, a hundred times faster. All tenants are started together (their first calls
+measured against the same server). Tokens live --lifetime seconds and are renewed
+--leeway seconds before expiry: by default 30 s and 1 s (about the proportions of hour-long
+tokens renewed a minute early, a hundred times faster), and for fleets whose renewals would
+then come faster than 83 a second, a lifetime long enough to keep them at that (120 s for
+10,000 tenants, leeway a thirtieth of it): a fake token service on a small machine serves
+about 130 token requests a second while 10,000 tenants are swept, and beyond it the run
+measures the fake, not the library. All tenants are started together (their first calls
 come at once from 16 threads); then two threads keep asking every tenant for a valid token
 (what each call does first), in sweeps a few milliseconds apart, and four threads make real
 API calls, round robin across the tenants, so that the API judges the tokens, for
@@ -18,8 +22,17 @@ threads and its 4 API connections included), resident memory per idle tenant (af
 start, less the process before the tenants existed), token requests per tenant per
 lifetime (the steady state, from each tenant's second token on; and over the whole run,
 the start-up spread included), the most token requests in any one second after the first
-tokens against the average rate, and failed calls (a token call that raised, or an API call
-not answered 200).
+tokens against the average rate (the target: at most 2), how late renewals were sent
+after the moment booked for them, and failed calls (a token call that raised, or an API
+call not answered 200).
+
+Then churn (--churn, 100,000 by default; 0 to skip): --alive tenants (100) stay and renew
+while that many more come and go, each taking a token and being dropped, from 8 threads.
+Reported: the memory the process holds with the alive tenants alone (once each has
+renewed), at the end of the churn, and once the gone tenants' tokens have expired (one
+lifetime later, while the alive ones renew): Python allocations traced from before the
+alive tenants existed (tracemalloc), live objects, and what the library keeps per tenant
+(managers, calendar bookings, memory-cached tokens, fetch locks, token sessions).
 """
 
 from __future__ import annotations
@@ -40,18 +53,22 @@ from typing import Any
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHECKOUT = os.path.dirname(HERE)
 OWN_THREADS = 8  # main, sampler, 2 sweepers, 4 API callers (16 more start the tenants)
+#: The default lifetime keeps a fleet's renewals at most this many a second (see above).
+MOST_RENEWALS_A_SECOND = 10_000 / 120
 
 
 # -- the server, in a child process ------------------------------------------------------
 
 
-def serve(tenants: int, lifetime: float) -> None:
-    """Run the fake with ``tenants`` clients; answer commands read from stdin."""
+def serve(tenants: int, lifetime: float, churn: int = 0) -> None:
+    """Run the fake with ``tenants`` (and ``churn``) clients; answer commands from stdin."""
     from requests_resharmonics.testing import FakeResharmonics
 
     with FakeResharmonics(token_lifetime=lifetime, jwt=False) as fake:
         for number in range(tenants):
             fake.add_client(f"tenant-{number}", f"secret-of-tenant-{number}")
+        for number in range(churn):
+            fake.add_client(f"churn-{number}", f"secret-of-churn-{number}")
         seen: list[tuple[float, str]] = []
         answer = fake.tokens.answer
 
@@ -74,10 +91,11 @@ def serve(tenants: int, lifetime: float) -> None:
 
 
 class Server:
-    def __init__(self, tenants: int, lifetime: float) -> None:
+    def __init__(self, tenants: int, lifetime: float, churn: int = 0) -> None:
         env = dict(os.environ, PYTHONPATH=CHECKOUT)
+        command = [sys.executable, __file__, "--serve", str(tenants), "--lifetime", str(lifetime)]
         self.process = subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(tenants), "--lifetime", str(lifetime)],
+            [*command, "--churn", str(churn)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -149,6 +167,9 @@ def run(count: int, lifetime: float, leeway: float, lifetimes: float) -> dict[st
     server = Server(count, lifetime)
     sampler = Sampler()
     sampler.start()
+    triggers: list[tuple[float, str]] = []  # (when a token request began, why)
+    listen = getattr(getattr(requests_resharmonics, "_tokens", None), "process", None)
+    heard: Any = None
     try:
         totals = getattr(requests_resharmonics, "process_stats", None)  # absent before 0.2
         stats_before = totals().as_dict() if totals is not None else None
@@ -161,6 +182,13 @@ def run(count: int, lifetime: float, leeway: float, lifetimes: float) -> dict[st
             for n in range(count)
         ]
         failed = collections.Counter()
+        if listen is not None and hasattr(listen, "add_listener"):
+
+            def heard(event: Any) -> None:
+                if event.kind == "token-request" and event.duration is not None:
+                    triggers.append((time.time() - event.duration, str(event.trigger)))
+
+            listen.add_listener(heard)
         started = time.time()
         start_threads = []
         for offset in range(16):  # the tenants' first calls, all at once
@@ -183,15 +211,23 @@ def run(count: int, lifetime: float, leeway: float, lifetimes: float) -> dict[st
         memory_per_tenant = (rss_bytes() - memory_before) / count
         stop = threading.Event()
         calls = collections.Counter()
+        lags: list[float] = []  # per renewal: when its request went out, less when booked
 
         def sweep(share: list[Any]) -> None:
+            booked: dict[int, tuple[Any, float]] = {}
             while not stop.is_set():
                 for auth in share:
                     try:
-                        auth.valid_token()
+                        token = auth.valid_token()
                         calls["token"] += 1
                     except Exception as error:
                         failed[type(error).__name__] += 1
+                        continue
+                    seen = booked.get(id(auth))
+                    if seen is not None and seen[0] is not token:
+                        lags.append(token.obtained_at - seen[1])
+                    if seen is None or seen[0] is not token:
+                        booked[id(auth)] = (token, renewal_moment(auth, token))
                 stop.wait(0.005)
 
         def call_api(offset: int) -> None:
@@ -231,8 +267,12 @@ def run(count: int, lifetime: float, leeway: float, lifetimes: float) -> dict[st
     finally:
         sampler.stop.set()
         server.stop()
+        if heard is not None:
+            listen.remove_listener(heard)
     return {
         "tenants": count,
+        "lifetime": lifetime,
+        "leeway": leeway,
         "workers": renewal_workers(requests_resharmonics),
         "peak_threads": sampler.threads,
         "peak_library_threads": sampler.library_threads,
@@ -240,11 +280,47 @@ def run(count: int, lifetime: float, leeway: float, lifetimes: float) -> dict[st
         "rss_kib_per_tenant": memory_per_tenant / 1024,
         "first_tokens_seconds": first_tokens_done - started,
         **token_figures(seen, started, first_tokens_done, ended, lifetime, count),
+        **lag_figures(lags),
+        "busiest_seconds": busiest_seconds(seen, triggers, first_tokens_done + 1),
         "calls": calls["token"],
         "api_calls": calls["api"],
         "failed": sum(failed.values()),
         "failures": dict(failed),
         "library_stats": library_stats,
+    }
+
+
+def busiest_seconds(
+    seen: list[tuple[float, str]], triggers: list[tuple[float, str]], after: float
+) -> list[dict[str, Any]]:
+    """The five busiest seconds at the token endpoint, each with why the library asked."""
+    per_second = collections.Counter(int(when) for when, _ in seen if when >= after)
+    why: dict[int, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    for when, trigger in triggers:
+        why[int(when)][trigger] += 1
+    return [
+        {"second": second - int(after), "requests": count, **why.get(second, {})}
+        for second, count in per_second.most_common(5)
+    ]
+
+
+def renewal_moment(auth: Any, token: Any) -> float:
+    """Return when ``auth`` renews ``token``: the moment booked for it (any version)."""
+    current = getattr(getattr(auth, "_manager", None), "_current", None)
+    if current is not None and current.token is token:
+        return float(current.renew_at)
+    return float("nan")
+
+
+def lag_figures(lags: list[float]) -> dict[str, Any]:
+    """How late renewals went out after the moment booked for them, in seconds."""
+    known = sorted(lag for lag in lags if lag == lag)  # not NaN
+    if not known:
+        return {"renewal_lag_p50": None, "renewal_lag_p99": None, "renewal_lag_max": None}
+    return {
+        "renewal_lag_p50": round(known[len(known) // 2], 4),
+        "renewal_lag_p99": round(known[min(len(known) - 1, int(len(known) * 0.99))], 4),
+        "renewal_lag_max": round(known[-1], 4),
     }
 
 
@@ -293,11 +369,148 @@ def token_figures(
     }
 
 
+# -- churn: tenants that come and go ---------------------------------------------------------
+
+
+def library_state() -> dict[str, Any]:
+    """What the library keeps for tenants, as far as the version measured tells."""
+    module = sys.modules.get("requests_resharmonics._tokens.process")
+    state = getattr(module, "current", None)
+    figures: dict[str, Any] = {"objects": len(gc.get_objects())}
+    if not callable(state):
+        return figures
+    process = state()
+    store = getattr(process, "memory_cache", None)
+    calendars = getattr(process, "calendars", None)
+    figures.update(
+        managers=len(getattr(process, "managers", ())),
+        bookings=calendars.bookings() if hasattr(calendars, "bookings") else None,
+        memory_cache_tokens=len(store.values) if store is not None else None,
+        fetch_locks=len(store.locks) if store is not None else None,
+        token_sessions=process.token_sessions.open_pools(),
+    )
+    return figures
+
+
+def churn(count: int, alive_count: int, lifetime: float, leeway: float) -> dict[str, Any]:
+    """``count`` tenants come and go beside ``alive_count`` that stay; what memory holds."""
+    import tracemalloc
+
+    from requests_resharmonics import ResharmonicsAuth
+
+    server = Server(alive_count, lifetime, churn=count)
+    stop = threading.Event()
+    failed: collections.Counter[str] = collections.Counter()
+    gc.collect()
+    tracemalloc.start()  # before the alive tenants: what they hold is measured, whole
+    try:
+        alive = [
+            ResharmonicsAuth(
+                f"tenant-{n}", f"secret-of-tenant-{n}", server.token_url, leeway=leeway
+            )
+            for n in range(alive_count)
+        ]
+
+        def keep_alive() -> None:  # the tenants that stay keep calling: they renew
+            while not stop.is_set():
+                for auth in alive:
+                    try:
+                        auth.valid_token()
+                    except Exception as error:
+                        failed[type(error).__name__] += 1
+                stop.wait(0.01)
+
+        sweeper = threading.Thread(target=keep_alive)
+        sweeper.start()
+        while any(auth.token is None for auth in alive):
+            time.sleep(0.05)
+        stop.wait(lifetime)  # each alive tenant renews once: its memory as it will stay
+        gc.collect()
+        before = {**library_state(), "traced_kib": tracemalloc.get_traced_memory()[0] / 1024}
+        rss_before = rss_bytes()
+        started = time.time()
+
+        def come_and_go(offset: int) -> None:
+            for number in range(offset, count, 8):
+                try:
+                    auth = ResharmonicsAuth(
+                        f"churn-{number}",
+                        f"secret-of-churn-{number}",
+                        server.token_url,
+                        leeway=leeway,
+                    )
+                    auth.valid_token()
+                except Exception as error:
+                    failed[type(error).__name__] += 1
+                del auth
+
+        threads = [threading.Thread(target=come_and_go, args=(i,)) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        churned = time.time()
+        gc.collect()
+        at_end = {**library_state(), "traced_kib": tracemalloc.get_traced_memory()[0] / 1024}
+        # The gone tenants' tokens expire within a lifetime; the alive tenants' renewals
+        # store later tokens meanwhile, which sweeps them out of the memory cache.
+        stop.wait(lifetime + 2 * leeway + 2)
+        gc.collect()
+        traced, peak = tracemalloc.get_traced_memory()
+        after = {**library_state(), "traced_kib": traced / 1024}
+    finally:
+        tracemalloc.stop()
+        stop.set()
+        server.stop()
+    return {
+        "churned": count,
+        "alive": alive_count,
+        "churn_seconds": round(churned - started, 1),
+        "before": before,
+        "at_end_of_churn": at_end,
+        "a_lifetime_later": after,
+        "traced_peak_kib": round(peak / 1024),
+        "held_after_kib": round(after["traced_kib"] - before["traced_kib"], 1),
+        "rss_growth_kib": round((rss_bytes() - rss_before) / 1024),
+        "failed": sum(failed.values()),
+        "failures": dict(failed),
+    }
+
+
+def summary(figures: dict[str, Any]) -> str:
+    """One line saying what the run's targets ask."""
+    ratio = figures.get("max_over_average")
+    verdict = "ok" if ratio is not None and ratio <= 2 else "ABOVE 2"
+    return (
+        f"{figures['tenants']:,} tenants ({figures['lifetime']:g}-s tokens): busiest second "
+        f"{figures['max_per_second']} token "
+        f"requests, {figures['average_per_second']:.1f} a second on average: "
+        f"{ratio:.2f} times the mean ({verdict}); renewals sent after their booked moment "
+        f"by {figures['renewal_lag_p50']} s (median), {figures['renewal_lag_p99']} s (99%), "
+        f"{figures['renewal_lag_max']} s (most); {figures['failed']} failed calls"
+    )
+
+
+def churn_summary(figures: dict[str, Any]) -> str:
+    before, after = figures["before"], figures["a_lifetime_later"]
+    return (
+        f"churn: {figures['churned']:,} tenants came and went beside {figures['alive']:,} "
+        f"alive in {figures['churn_seconds']} s; memory traced with the alive alone "
+        f"{before['traced_kib']:.0f} KiB, at the end of the churn "
+        f"{figures['at_end_of_churn']['traced_kib']:.0f} KiB, a lifetime later "
+        f"{after['traced_kib']:.0f} KiB (held: {figures['held_after_kib']:+.1f} KiB); "
+        f"managers {before.get('managers')} -> {after.get('managers')}, bookings "
+        f"{before.get('bookings')} -> {after.get('bookings')}, memory-cached tokens "
+        f"{before.get('memory_cache_tokens')} -> {after.get('memory_cache_tokens')}; "
+        f"{figures['failed']} failed"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tenants", type=int, nargs="+", default=[100, 1000, 10000])
-    parser.add_argument("--lifetime", type=float, default=30.0)
-    parser.add_argument("--leeway", type=float, default=1.0)
+    parser.add_argument("--tenants", type=int, nargs="*", default=[100, 1000, 10000])
+    parser.add_argument("--lifetime", type=float, help="token lifetime (default: see above)")
+    parser.add_argument("--leeway", type=float, help="default: a thirtieth of the lifetime")
     parser.add_argument(
         "--lifetimes", type=float, default=4.0, help="run length after the start, in lifetimes"
     )
@@ -305,10 +518,14 @@ def main() -> int:
     parser.add_argument("--workers", type=int, help="renewal workers (default: the library's)")
     parser.add_argument("--label", default="")
     parser.add_argument("--json", help="append each run's figures to this file")
+    parser.add_argument(
+        "--churn", type=int, default=100_000, help="tenants that come and go (0: none)"
+    )
+    parser.add_argument("--alive", type=int, default=100, help="tenants that stay meanwhile")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve is not None:
-        serve(args.serve, args.lifetime)
+        serve(args.serve, args.lifetime or 30.0, args.churn)
         return 0
     if args.library:
         sys.path.insert(0, os.path.abspath(args.library))
@@ -318,10 +535,38 @@ def main() -> int:
         requests_resharmonics.set_renewal_workers(args.workers)
     where = os.path.dirname(os.path.dirname(requests_resharmonics.__file__))
     print(f"library: {where}  label: {args.label or '-'}", flush=True)
+    runs = []
     for count in args.tenants:
-        figures = run(count, args.lifetime, args.leeway, args.lifetimes)
+        lifetime = args.lifetime or max(30.0, count / MOST_RENEWALS_A_SECOND)
+        figures = run(count, lifetime, args.leeway or lifetime / 30, args.lifetimes)
+        figures["label"] = args.label
+        runs.append(figures)
+        print(json.dumps(figures), flush=True)
+        if args.json:
+            with open(args.json, "a") as out:
+                out.write(json.dumps(figures) + "\n")
+    for figures in runs:
+        print(summary(figures), flush=True)
+    if args.churn > 0 and args.tenants:
+        # In a process of its own: the runs above leave tokens that would live on in this
+        # one's memory cache for a lifetime, and blur what the churn leaves.
+        command = [sys.executable, __file__, "--tenants", "--churn", str(args.churn)]
+        command += ["--alive", str(args.alive), "--label", args.label]
+        for option, value in (("--lifetime", args.lifetime), ("--leeway", args.leeway)):
+            if value is not None:
+                command += [option, str(value)]
+        for option, value in (("--library", args.library), ("--json", args.json)):
+            if value:
+                command += [option, value]
+        if args.workers is not None:
+            command += ["--workers", str(args.workers)]
+        return subprocess.run(command, check=False).returncode
+    if args.churn > 0:
+        lifetime = args.lifetime or 30.0
+        figures = churn(args.churn, args.alive, lifetime, args.leeway or lifetime / 30)
         figures["label"] = args.label
         print(json.dumps(figures), flush=True)
+        print(churn_summary(figures), flush=True)
         if args.json:
             with open(args.json, "a") as out:
                 out.write(json.dumps(figures) + "\n")

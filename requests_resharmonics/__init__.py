@@ -41,6 +41,7 @@ from .errors import (
     RepeatedRowsError,
     ResharmonicsError,
     ShortPageError,
+    TokenHeldError,
     TokenRequestError,
 )
 from .session import ResharmonicsSession
@@ -82,6 +83,7 @@ __all__ = [
     "Token",
     "TokenCache",
     "TokenEvent",
+    "TokenHeldError",
     "TokenRequestError",
     "TokenStats",
     "__version__",

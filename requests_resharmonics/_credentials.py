@@ -21,6 +21,7 @@ from ._display import html_repr, plain_repr, token_state
 from ._retries import DEFAULT_TOKEN_RETRIES
 from ._tokens.endpoint import DEFAULT_TIMEOUT, TokenEndpoint
 from ._tokens.events import TokenEvent
+from ._tokens.fleet import checked_budget
 from ._tokens.manager import DEFAULT_LEEWAY, TokenManager
 from ._tokens.stats import TokenStats
 from .cache.base import TokenCache
@@ -52,6 +53,7 @@ class Credentials:
         background_renewal: bool = True,
         environment: str | None = None,
         on_event: Callable[[TokenEvent], object] | None = None,
+        token_budget: tuple[int, float] | None = None,
     ) -> None:
         self._manager = build_manager(
             client_id,
@@ -66,6 +68,7 @@ class Credentials:
             background_renewal=background_renewal,
             environment=environment,
             on_event=on_event,
+            token_budget=token_budget,
         )
         self.allowed_hosts = allowed_hosts  # the setter normalises
 
@@ -131,6 +134,12 @@ class Credentials:
     def token(self) -> Token | None:
         """The current token, or ``None`` before the first fetch."""
         return self._manager.token
+
+    @property
+    def token_budget(self) -> tuple[int, float] | None:
+        """At most so many token requests in any so many seconds, or ``None`` (no budget)."""
+        budget = self._manager.budget
+        return (budget.requests, budget.seconds) if budget is not None else None
 
     @property
     def stats(self) -> TokenStats:
@@ -255,6 +264,7 @@ def build_manager(
     background_renewal: bool,
     environment: str | None,
     on_event: Callable[[TokenEvent], object] | None,
+    token_budget: tuple[int, float] | None = None,
 ) -> TokenManager:
     """Check an auth object's arguments and return the `TokenManager` they describe.
 
@@ -285,6 +295,7 @@ def build_manager(
         cache=cache,
         background=bool(background_renewal),
         on_event=on_event,
+        budget=checked_budget(token_budget),
     )
 
 

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+import email.utils
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any, Protocol
 
+from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
 from .errors import ConfigurationError
@@ -40,11 +46,90 @@ def retry_after(response: Any) -> float | None:
     return _Retry().get_retry_after(response)
 
 
-def _retry(retry_after_max: float, **options: Any) -> Retry:
+def asked_wait(value: str | None) -> float | None:
+    """Return the seconds a ``Retry-After`` value asks for, uncapped; None if unreadable."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
     try:
-        return _Retry(**options, retry_after_max=max(int(retry_after_max), 1))
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return max((moment - datetime.now(timezone.utc)).total_seconds(), 0.0)
+
+
+class RetryListener(Protocol):
+    """Told of a token request's retries as they are decided (see `listening`)."""
+
+    def retry_after(self, status: int, seconds: float) -> None:
+        """Hear that the endpoint answered ``status`` with ``Retry-After: seconds``."""
+
+    def may_retry(self, delay: float) -> bool:
+        """Return whether the retry, due ``delay`` seconds from now, may go out."""
+
+
+# The listener of the token request this thread is making (token requests run in the
+# thread that asked for them; urllib3 builds the Retry objects, so they cannot be told).
+_listening = threading.local()
+
+
+@contextlib.contextmanager
+def listening(listener: RetryListener) -> Iterator[None]:
+    """Tell ``listener`` of the retries of the token requests this thread makes meanwhile."""
+    previous = getattr(_listening, "listener", None)
+    _listening.listener = listener
+    try:
+        yield
+    finally:
+        _listening.listener = previous
+
+
+class _TokenRetry(_Retry):
+    """Token requests' retries: a long ``Retry-After`` is not waited out, and the fleet hears.
+
+    A ``429`` or ``503`` asking to wait longer than the request's timeout ends the request
+    (its answer is the request's failure) instead of being waited out for the timeout and
+    sent again too early; whatever its length, it is told to the listener (which holds the
+    client's token requests across the fleet), and so is each retry before it goes out
+    (which the listener may forbid: a hold, a spent budget).
+    """
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: Any = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> _TokenRetry:
+        """Return the next retry, after telling the listener; raise when there is none."""
+        listener: RetryListener | None = getattr(_listening, "listener", None)
+        status = getattr(response, "status", None)
+        asked = None
+        if status in (429, 503):
+            asked = asked_wait(response.headers.get("Retry-After"))
+        if asked is not None and listener is not None:
+            listener.retry_after(int(status), asked)  # type: ignore[arg-type]
+        if asked is not None and asked > self.retry_after_max:
+            raise MaxRetryError(_pool, url, error)  # the answer stands: no retry
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        if listener is not None:
+            delay = asked if asked is not None else retry.get_backoff_time()
+            if not listener.may_retry(delay):
+                raise MaxRetryError(_pool, url, error)
+        return retry
+
+
+def _retry(retry_after_max: float, kind: type[_Retry] = _Retry, **options: Any) -> Retry:
+    try:
+        return kind(**options, retry_after_max=max(int(retry_after_max), 1))
     except TypeError:  # urllib3 older than 2.5 has no cap on Retry-After
-        return _Retry(**options)
+        return kind(**options)
 
 
 def token_request_retry(retries: int, timeout: float) -> Retry:
@@ -56,6 +141,7 @@ def token_request_retry(retries: int, timeout: float) -> Retry:
     """
     return _retry(
         timeout,
+        _TokenRetry,
         total=retries,
         connect=retries,
         read=retries,

@@ -45,8 +45,8 @@ class ResharmonicsAuth(Credentials, AuthBase):
             process's renewal pool while calls go on using it, so that no call waits for the
             token endpoint; False renews inline, in the call that finds it due.
         cache: where tokens are shared: the default `MemoryTokenCache` shares them with every
-            auth object of the same client in the process; `FileTokenCache` and
-            `RedisTokenCache` share them between processes and machines.
+            auth object of the same client in the process; `FileTokenCache`,
+            `RedisTokenCache` and `SQLTokenCache` share them between processes and machines.
         environment: ``"production"`` or ``"testing"``; defaults to
             ``RESHARMONICS_ENVIRONMENT``, else production. It only chooses the default token
             URL here (the testing one is not public, so it needs ``token_url``).
@@ -56,6 +56,15 @@ class ResharmonicsAuth(Credentials, AuthBase):
             after a new token is stored: it may call this object (``valid_token()``,
             ``token``, ``stats``) and sees the new token. Keep it quick; should it raise,
             the exception is logged and the call goes on.
+        token_budget: ``(N, seconds)``: at most N token requests of this client in any
+            window of that many seconds, retries included, counted across every process
+            sharing ``cache`` (the memory cache: this process). A request over it is held
+            back: calls with a valid token go on with it, the others get a
+            `TokenHeldError` saying until when. ``None`` (the default): no budget.
+
+    Whatever the budget, a ``429`` or ``503`` with ``Retry-After`` from the token endpoint
+    holds this client's token requests until it passes, in every process sharing ``cache``
+    (see "A fleet backs off together" in the documentation of caches).
 
     ``from_env()`` builds one from the ``RESHARMONICS_*`` variables. Whitespace around the
     client id and secret is removed, whether they come from arguments

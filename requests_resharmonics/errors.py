@@ -234,6 +234,43 @@ def token_request_error(
     )
 
 
+class TokenHeldError(TokenRequestError):
+    """No token request was made: the client's token requests are held for a while.
+
+    The token endpoint asked to wait (``429`` or ``503`` with ``Retry-After``), answered to
+    this process or to another sharing the token cache; or the auth object's
+    ``token_budget`` is spent for now. A call that still had a valid token is never
+    failed for it (the token is used meanwhile): this is raised only to calls that needed
+    a new one. It is always retryable: from `until` on, token requests go out again.
+
+    Attributes:
+        until: when the hold ends, in seconds since the epoch.
+        seconds: how many seconds the hold had left when this was raised.
+        reason: the hold's cause in words (no secret).
+        status_code: the status that began the hold (429, 503), or ``None`` for a budget.
+
+    Example:
+        >>> try:
+        ...     session.get("/api/v3/units")
+        ... except TokenHeldError as error:
+        ...     time.sleep(error.seconds)  # or requeue the job for later
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        until: float,
+        seconds: float,
+        reason: str,
+        status_code: int | None = None,
+    ) -> None:
+        super().__init__(message, status_code=status_code, retryable=True)
+        self.until = until
+        self.seconds = seconds
+        self.reason = reason
+
+
 class PaginationError(ResharmonicsError):
     """An export could not deliver every row of a list exactly once, and says why.
 

@@ -40,8 +40,8 @@ class ResharmonicsHTTPXAuth(HTTPXFlows, httpx.Auth):
 
     Its arguments (``client_id``, ``client_secret``, ``token_url``, ``scope``, ``leeway``,
     ``timeout``, ``client_auth``, ``token_retries``, ``allowed_hosts``, ``cache``,
-    ``background_renewal``, ``environment``, ``on_event``) are `ResharmonicsAuth`'s, with the
-    same defaults; ``stats`` is its snapshot of token costs.
+    ``background_renewal``, ``environment``, ``on_event``, ``token_budget``) are
+    `ResharmonicsAuth`'s, with the same defaults; ``stats`` is its snapshot of token costs.
     """
 
     _library = httpx

@@ -92,6 +92,8 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
             (urllib3's "Connection pool is full" warning).
         on_event: as for `ResharmonicsAuth`: called with a `TokenEvent` for every token
             request, renewal, replay and cache lookup.
+        token_budget: as for `ResharmonicsAuth`: ``(N, seconds)``, at most N token requests
+            in any window of that many seconds, across the processes sharing ``cache``.
 
     The `OAuth2Session` arguments that cannot apply to client credentials
     (``auto_refresh_url``, ``auto_refresh_kwargs``, ``redirect_uri``, ``state``, ``pkce``,
@@ -124,6 +126,7 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         token_updater: Callable[[dict[str, Any]], object] | None = None,
         pool_maxsize: int = POOL_SIZE,
         on_event: Callable[[TokenEvent], object] | None = None,
+        token_budget: tuple[int, float] | None = None,
         **kwargs: Any,
     ) -> None:
         _oauth2session.refuse_arguments(kwargs)
@@ -149,6 +152,7 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
             cache=cache,
             background_renewal=background_renewal,
             on_event=on_event,
+            token_budget=token_budget,
         )
         if isinstance(pool_maxsize, bool) or not isinstance(pool_maxsize, int) or pool_maxsize < 1:
             raise ConfigurationError(

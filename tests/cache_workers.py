@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import time
 from typing import Any
 
@@ -78,3 +79,44 @@ def call_timed(
         started = time.monotonic()
         answer = session.get(url, auth=auth, timeout=60)
         results.put((answer.status_code, time.monotonic() - started))
+
+
+def call_through_a_hold(
+    server: dict[str, str],
+    cache: tuple[str, str],
+    timeout: float,
+    shift: float,
+    start: Any,
+    go: Any,
+    stop: Any,
+    results: Any,
+) -> None:
+    """Call the API every 50 ms until ``stop``; from ``go`` on, by a clock ``shift`` seconds
+    ahead, so that the token is due for renewal (the API, on real time, still accepts it).
+    Report every answer's status, every exception, and the auth object's stats."""
+    auth = ResharmonicsAuth(
+        server["client_id"],
+        server["client_secret"],
+        server["token_url"],
+        cache=make_cache(*cache),
+        timeout=timeout,
+    )
+    statuses: collections.Counter[int] = collections.Counter()
+    errors: collections.Counter[str] = collections.Counter()
+    url = server["base_url"] + "/api/v3/units"
+    with requests.Session() as session:
+        start.wait()
+        shifted = False
+        while not stop.is_set():
+            if go.is_set() and not shifted:
+                auth.manager.clock = lambda: time.time() + shift
+                shifted = True
+            try:
+                statuses[session.get(url, auth=auth, timeout=30).status_code] += 1
+            except Exception as error:
+                errors[f"{type(error).__name__}: {error}"] += 1
+            if not shifted:
+                results.put("ready")
+                go.wait(30)
+            time.sleep(0.05)
+    results.put((dict(statuses), dict(errors), auth.stats.as_dict()))

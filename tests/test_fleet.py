@@ -255,3 +255,22 @@ def test_a_smaller_pool_takes_effect_once_the_running_renewals_end(clock: FakeCl
     finally:
         release.set()
         set_renewal_workers(before)
+
+
+def test_renewals_sharing_seconds_are_booked_before_the_end_of_one() -> None:
+    """A renewal goes out milliseconds after its moment: booked at the very end of a second
+    it would land in the next, past that second's share. Alone on its token URL, a client
+    renews exactly when due."""
+    calendars = process.current().calendars
+    now = 1_000_000.0
+    due = now + 3000.95  # every token due at 95% of the same second
+    alone = calendars.book("https://auth.example/alone", "key", "token", due, now, 3600, now)
+    assert alone == 0.0
+    moments = []
+    for number in range(50):
+        shift = calendars.book(
+            "https://auth.example/herd", f"key-{number}", f"t-{number}", due, now, 3600, now
+        )
+        moments.append(due - shift)
+    assert moments[0] == due  # the first, alone so far
+    assert all(moment - math.floor(moment) <= spread.IN_TIME for moment in moments[1:])

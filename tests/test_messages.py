@@ -26,6 +26,7 @@ from requests_resharmonics import (
     ConfigurationWarning,
     ResharmonicsAuth,
     ResharmonicsSession,
+    TokenHeldError,
     TokenRequestError,
 )
 from requests_resharmonics.cli import _commands as cli_module
@@ -307,18 +308,29 @@ def test_an_oauth2_refusal_does_not_blame_the_url(fake_resharmonics: FakeResharm
 # The token endpoint's own answers and the attempts made
 
 
-def test_503s_with_a_long_retry_after_are_said_as_503s(other_host: StartHost) -> None:
+def test_503s_with_a_long_retry_after_are_said_as_503s_and_held(other_host: StartHost) -> None:
+    """A 503 asking to wait longer than the request's timeout is not sent again after the
+    timeout (too early): it is the request's answer, and it holds the client's requests."""
     host = other_host(
         lambda _: Answer(503, {"message": "Service Unavailable"}, {"Retry-After": "100000"})
     )
     auth = ResharmonicsAuth("id", "secret", f"http://127.0.0.1:{host.port}/oauth2/token", timeout=1)
-    with pytest.raises(TokenRequestError) as caught:
+    with pytest.raises(TokenHeldError) as caught:
         auth.fetch_token()
-    assert caught.value.status_code == 503
-    assert str(caught.value).endswith(
-        "was answered HTTP 503: Service Unavailable, after 3 attempts"
+    assert caught.value.status_code == 503 and caught.value.retryable
+    message = str(caught.value)
+    assert message.startswith(f"token request to {auth.token_url} was answered HTTP 503: ")
+    assert "Service Unavailable; token requests of client 'id' of " in message
+    assert re.search(
+        r"held until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(1000\d\d s from now\)", message
     )
-    assert len(host.seen) == 3
+    assert message.endswith("as its Retry-After asks, in every process sharing its token cache")
+    assert len(host.seen) == 1
+    with pytest.raises(TokenHeldError, match="no token request was made") as again:
+        auth.fetch_token()
+    assert again.value.reason == "the token endpoint answered HTTP 503 with Retry-After: 100000 s"
+    assert 99_000 < again.value.seconds <= 100_000
+    assert len(host.seen) == 1
 
 
 def test_hung_attempts_are_counted_with_the_time_they_took(raw_server: Any) -> None:

@@ -26,6 +26,7 @@ from ..errors import TokenRequestError, token_request_error
 from ..token import Token, is_header_safe, jwt_expiry, positive_seconds
 from . import answer_hooks
 from . import process as _process
+from .transport import TokenSessions
 
 DEFAULT_TIMEOUT = 10.0
 _MAX_ANSWER_BYTES = 1 << 20
@@ -77,10 +78,14 @@ class TokenEndpoint:
         self.answer_hooks: set[answer_hooks.AnswerHook] = set()
         self._session: requests.Session | None = None
         self._session_lock = threading.Lock()
+        #: The shared session this endpoint holds: given back by `close`, or by the end of
+        #: the token manager that owns this endpoint (a tenant dropped without `close`).
+        self.lease = SessionLease()
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_session"] = None
+        state["lease"] = SessionLease()
         del state["_session_lock"]
         del state["process"]  # the state of the process where it lands
         return state
@@ -127,21 +132,24 @@ class TokenEndpoint:
         """
         with self._session_lock:
             if self._session is None:
-                self._session = self.process.token_sessions.acquire(
-                    self.token_url, self.retries, self.timeout
-                )
+                sessions = self.process.token_sessions
+                self._session = sessions.acquire(self.token_url, self.retries, self.timeout)
+                self.lease.take(sessions, self._session)
             return self._session
 
     def close(self) -> None:
         """Stop using the shared token connections; the last user closes them."""
         with self._session_lock:
-            if self._session is not None:
-                self.process.token_sessions.release(self._session)
-                self._session = None
+            self.lease.give_back()
+            self._session = None
 
     def cache_key(self) -> str:
         """Return this client's key in a token cache (a hash, never the secret)."""
         return cache_key(self.token_url, self.client_id, self._client_secret, self.scope)
+
+    def client_key(self) -> str:
+        """Return the key of this client whatever its scope: what a token service counts by."""
+        return cache_key(self.token_url, self.client_id, self._client_secret, None)
 
     def cache_codec(self, sealed: bool) -> PlainCodec:
         """Return how this client's tokens are written into a cache (sealed: encrypted)."""
@@ -155,6 +163,7 @@ class TokenEndpoint:
         self.process = process
         self._session_lock = threading.Lock()
         self._session = None
+        self.lease = SessionLease()  # the parent's connections are the parent's to close
 
     def _basic_credentials(self) -> str:
         pair = f"{self.client_id}:{self._client_secret}".encode()
@@ -387,12 +396,38 @@ class TokenEndpoint:
             what += f", after {reply.attempts} attempts"
         if error == "invalid_client":
             what += " (check the client id and secret)"
-        elif error not in _OAUTH2_ERRORS and 300 <= status < 500:
+        elif error not in _OAUTH2_ERRORS and 300 <= status < 500 and status != 429:
+            # (A 429 is a throttle in front of the right URL, not a sign of a wrong one.)
             # A wrong path, or a URL that is not a token service's: no OAuth2 error body.
             moved = reply.headers.get("Location")
             where = f"; it redirects to {self._excerpt(moved)}" if moved else ""
             what += f" (no OAuth2 error in the answer: check the token URL{where})"
         return self._error(what, status, error, description)
+
+
+class SessionLease:
+    """An endpoint's hold on a shared token session, given back once (see `TokenSessions`).
+
+    Kept apart from the endpoint so that the end of its token manager can give it back
+    without holding the endpoint: the last user of a token URL closes its connections.
+    """
+
+    __slots__ = ("session", "sessions")
+
+    def __init__(self) -> None:
+        self.session: requests.Session | None = None
+        self.sessions: TokenSessions | None = None
+
+    def take(self, sessions: TokenSessions, session: requests.Session) -> None:
+        """Note that ``session`` of ``sessions`` is held."""
+        self.sessions, self.session = sessions, session
+
+    def give_back(self) -> None:
+        """Give the session back, if it is still held."""
+        sessions, session = self.sessions, self.session
+        self.sessions = self.session = None
+        if sessions is not None and session is not None:
+            sessions.release(session)
 
 
 class _Form:

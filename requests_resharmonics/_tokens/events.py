@@ -27,7 +27,7 @@ from typing import Literal
 
 log = logging.getLogger("requests_resharmonics")
 
-EventKind = Literal["token-request", "renewal", "replay", "cache"]
+EventKind = Literal["token-request", "renewal", "replay", "cache", "held"]
 
 #: Why a token was requested: a first token, a renewal in the background or in the call
 #: that found its token due, a replacement for a token the API rejected as expired, or an
@@ -51,6 +51,9 @@ class TokenEvent:
       ``"paused"`` (replacements are being rejected too: the caller gets the 401) or
       ``"failed"`` (no replacement could be had).
     - ``"cache"``: ``"hit"`` (a usable token in the shared cache) or ``"miss"``.
+    - ``"held"``: a token request that was not made, ``"retry-after"`` (the token endpoint
+      asked this process or another sharing the cache to wait) or ``"budget"`` (the
+      ``token_budget`` was spent); ``duration`` is how long the hold had left.
 
     ``fingerprint`` names the token concerned (the new one when there is one), never the
     token itself; ``client_id`` says whose it is, for fleets of tenants.

@@ -16,40 +16,33 @@ import logging
 import math
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from .._retries import listening
 from ..cache.base import TokenCache
 from ..cache.guard import GuardedCache
 from ..cache.memory import MemoryTokenCache
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, TokenHeldError, TokenRequestError
 from ..token import Token
 from . import events, pauses
-from .endpoint import TokenEndpoint
+from .due import SLOW_MARGIN_FACTOR as SLOW_MARGIN_FACTOR  # where it was, for importers
+from .due import DueTimes, stale_until
+from .endpoint import SessionLease, TokenEndpoint
 from .events import Listener, Trigger
+from .fleet import Attempts, Budget, Fleet, Refusal, checked_budget
 from .process import ProcessState
 from .rejections import Rejections
+from .renewing import BackgroundRenewal
 from .reporting import Reporting, outcome_of, status_of
 from .reporting import event as event  # the replay hook logs its events with the same fields
+from .spread import Calendars
 from .stats import StatsRecorder
 
 log = logging.getLogger("requests_resharmonics")
 
 DEFAULT_LEEWAY = 60.0
-#: Renewal starts at least this many times the last renewal's duration before expiry, so
-#: that the new token arrives before calls must stop sending the old one.
-SLOW_MARGIN_FACTOR = 1.25
-
-
-def stale_until(token: Token) -> float:
-    """Return the last moment a due token may still be sent while its renewal runs.
-
-    A call sent just before expiry would arrive after it; from this moment on calls wait
-    for the renewal instead (2% of the lifetime before expiry, at most a second).
-    """
-    if token.expires_at is None or token.lifetime is None:
-        return math.inf
-    return token.expires_at - min(token.lifetime * 0.02, 1.0)
 
 
 #: How long renewals after a rejection pause, at first and at most (see `pauses`).
@@ -84,6 +77,7 @@ class TokenManager(Rejections, Reporting):
         cache: TokenCache | None = None,
         background: bool = True,
         on_event: Listener | None = None,
+        budget: Budget | tuple[int, float] | None = None,
     ) -> None:
         if not isinstance(leeway, (int, float)) or not leeway >= 0 or not math.isfinite(leeway):
             raise ConfigurationError(f"leeway must be a number of seconds >= 0, not {leeway!r}")
@@ -95,6 +89,10 @@ class TokenManager(Rejections, Reporting):
         self.cache = GuardedCache(cache if cache is not None else MemoryTokenCache())
         self.codec = endpoint.cache_codec(self.cache.cache.seals)
         self.key = endpoint.cache_key()
+        #: At most so many token requests of this client in any so many seconds, across
+        #: the processes sharing the cache (``token_budget``), or None.
+        self.budget = checked_budget(budget)
+        self.fleet = self._fleet()
         # Wait for another process's fetch as long as a fetch may take, retries included.
         self.lock_wait = endpoint.timeout * (endpoint.retries + 1) + 5.0
         self.leeway = float(leeway)
@@ -102,8 +100,8 @@ class TokenManager(Rejections, Reporting):
         self.background = background
         #: First wait before retrying a failed background renewal; it doubles each time.
         self.background_retry_delay = 1.0
-        self._fetch_seconds = 0.0
-        self._renewal_seconds = 0.0
+        #: When this client's tokens are due (its leeway, its renewals' durations).
+        self.due_times = DueTimes(endpoint.token_url, self.key, self.leeway)
         self._current: _Current | None = None
         #: Called with each new token this manager starts using (fetched, or taken from the
         #: cache), in the thread that obtained it once it holds no lock (it may call this
@@ -119,7 +117,18 @@ class TokenManager(Rejections, Reporting):
         #: token and may call this manager); its exceptions are logged, not raised.
         self.on_event = on_event
         self._stats = StatsRecorder(self.process.stats_lock)
+        self._enlist()
+
+    def _enlist(self) -> None:
+        """Join the process's state: the fork hook's list, and the client's calendar.
+
+        Nothing of the process's state holds this manager strongly: once nobody holds it
+        (a tenant gone), it is collected and its booking goes with it.
+        """
         self.process.managers.add(self)
+        calendars, url = self.process.calendars, self.endpoint.token_url
+        calendars.enlist(url, self.key)
+        self._leave = weakref.finalize(self, _depart, calendars, url, self.key, self.endpoint.lease)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -127,6 +136,8 @@ class TokenManager(Rejections, Reporting):
         del state["codec"]  # rebuilt from the secret where the manager lands
         del state["process"]  # the state of the process where it lands
         del state["_stats"]  # a pickled auth object starts counting afresh where it lands
+        del state["_leave"]
+        del state["fleet"]  # rebuilt with the process where it lands
         state["_accepted"] = collections.deque(maxlen=4)  # tokens only where they are current
         state["_dropped_shared"] = None
         return state
@@ -137,7 +148,21 @@ class TokenManager(Rejections, Reporting):
         self._lock = threading.Lock()
         self.process = self.endpoint.process
         self._stats = StatsRecorder(self.process.stats_lock)
-        self.process.managers.add(self)
+        self.fleet = self._fleet()
+        self._enlist()
+
+    def _fleet(self) -> Fleet:
+        """Return this client's part in the fleet: holds and budget, through its cache."""
+        endpoint = self.endpoint
+        return Fleet(
+            self.cache,
+            self.process.ledgers,
+            endpoint.client_key(),
+            self.key,
+            self.budget,
+            endpoint.client_id,
+            endpoint.token_url,
+        )
 
     def _locked(self) -> Any:
         """Hold this manager's lock; what happens meanwhile is told once it is released."""
@@ -172,14 +197,32 @@ class TokenManager(Rejections, Reporting):
                     self._cache_event("hit")
                     self._store(shared, shared=True)
                     return self._fresh_or_stale(shared)
-            if current is None:
-                return self._obtain(rejected=None, trigger="first")
-            log.debug(
-                "token %s is due for renewal",
-                current.token.fingerprint,
-                extra=event("due", current.token),
-            )
-            return self._renew_inline()
+            try:
+                if current is None:
+                    return self._obtain(rejected=None, trigger="first")
+                log.debug(
+                    "token %s is due for renewal",
+                    current.token.fingerprint,
+                    extra=event("due", current.token),
+                )
+                return self._renew_inline()
+            except TokenHeldError:
+                # The fleet holds its token requests: a token still valid serves meanwhile.
+                valid = self._still_valid(current)
+                if valid is None:
+                    raise
+                return valid
+
+    def _still_valid(self, current: _Current | None) -> Token | None:
+        """Return the current or the cached token if it has not expired (the lock held)."""
+        now = self.clock()
+        if current is not None and not current.token.is_expired(now):
+            return current.token
+        shared = self._shared()
+        if shared is not None and not shared.is_expired(now):
+            self._store(shared, shared=True)
+            return shared
+        return None
 
     def _renew_inline(self) -> Token:
         """Renew a due or expired token in the call that found it (the lock held)."""
@@ -199,7 +242,15 @@ class TokenManager(Rejections, Reporting):
         return token
 
     def _serve_stale(self, token: Token) -> Token:
-        self.process.renewals.start(self.key, _BackgroundRenewal(self, token))
+        pool = self.process.renewals
+        if not pool.poke(self.key):  # every call while due asks: nothing built for a no
+            # It may wait, paced, while it is late (see `background`), but not so long that
+            # calls would have to stop sending the token before a renewal could end.
+            margin = max(1.0, 2 * self.due_times.fetch_seconds)
+            left = stale_until(token) - self.clock() - margin
+            deadline = time.monotonic() + max(left, 0.0) if math.isfinite(left) else None
+            renewal = BackgroundRenewal(self, token)
+            pool.start(self.key, renewal, self.endpoint.token_url, deadline)
         return token
 
     def fetch_token(self) -> Token:
@@ -220,6 +271,9 @@ class TokenManager(Rejections, Reporting):
         """
         shared = self._usable(self._shared(), rejected)
         if shared is None:
+            hold = self.fleet.held()  # before waiting on the lock: a held fleet waits not
+            if hold is not None:
+                raise self._held(Refusal("retry-after", hold), trigger)
             with self.cache.lock(self.key, self.lock_wait):
                 shared = self._usable(self._shared(), rejected)
                 if shared is None:
@@ -229,88 +283,13 @@ class TokenManager(Rejections, Reporting):
         self._store(shared, shared=True)
         return shared
 
-    def _renew_in_background(self, renewal: _BackgroundRenewal) -> float | None:
-        """Replace a due token while calls keep using it, in a worker of the shared pool.
-
-        Returns None when done, or the seconds to wait before the pool runs it again after
-        a failure (doubling each time, while the token stays valid).
-        """
-        stale = renewal.stale
-        renewal.attempts += 1
-        if renewal.attempts == 1:
-            log.debug(
-                "token %s is due for renewal; renewing in the background",
-                stale.fingerprint,
-                extra=event("due", stale),
-            )
-        current = self._current
-        if current is None or current.token.access_token != stale.access_token:
-            return None  # replaced meanwhile (a rejection, another renewal)
-        if stale.is_expired(self.clock()):
-            return None  # calls now renew it themselves, under the usual single flight
-        started = time.monotonic()
-        try:
-            with self._locked():
-                current = self._current
-                if current is not None and current.token is stale:
-                    token = self._obtain(rejected=None, trigger="background")
-                    # Under load a renewal takes longer than its token request alone (it
-                    # waits for a worker): start the next one that much sooner.
-                    self._renewal_seconds = time.monotonic() - renewal.due_since
-                    self._renewal_event("ok", "background", renewal.due_since, token)
-            return None
-        except Exception as error:
-            seconds = time.monotonic() - started
-            delay = renewal.delay
-            log.warning(
-                "background renewal of token %s failed after %.3f s (%s); retrying in %.1f s "
-                "while it stays valid",
-                stale.fingerprint,
-                seconds,
-                self.endpoint.scrub(str(error))[:300],
-                delay,
-                extra=event("renewal-failed", stale, seconds),
-            )
-            self._renewal_event("failed", "background", renewal.due_since, None)
-        renewal.delay = min(delay * 2, 60.0)
-        return delay
-
     def renew_at(self, token: Token) -> float:
-        """Return when ``token`` is due: its margin, widened to cover a slow renewal.
-
-        When many clients of the token URL would renew in the same second, the token's
-        booking in the process's renewal calendar brings it forward (`spread`).
-        """
-        due = self._due(token)
-        if not math.isfinite(due):
-            return due
-        return due - self.process.calendars.shift(
-            self.endpoint.token_url, self.key, token.fingerprint
-        )
-
-    def _due(self, token: Token) -> float:
-        due = token.renew_at(self.leeway)
-        if token.expires_at is None or token.lifetime is None:
-            return due
-        slowest = max(self._fetch_seconds, self._renewal_seconds)
-        slow_margin = min(SLOW_MARGIN_FACTOR * slowest, token.lifetime / 2)
-        return min(due, token.expires_at - slow_margin)
+        """Return when ``token`` is due: the moment booked for it, else its margin (`due`)."""
+        return self.due_times.renew_at(token, self.process.calendars)
 
     def _book(self, token: Token) -> float:
         """Book ``token``'s renewal in the calendar; return when it is due."""
-        due = self._due(token)
-        if not math.isfinite(due) or token.lifetime is None:
-            return due
-        shift = self.process.calendars.book(
-            self.endpoint.token_url,
-            self.key,
-            token.fingerprint,
-            due,
-            token.obtained_at,
-            token.lifetime,
-            self.clock(),
-        )
-        return due - shift
+        return self.due_times.book(token, self.process.calendars, self.clock())
 
     def _shared(self) -> Token | None:
         """Return the token in the cache, if there is a readable one."""
@@ -324,19 +303,27 @@ class TokenManager(Rejections, Reporting):
         return token
 
     def _fetch_locked(self, trigger: Trigger) -> Token:
+        refusal = self.fleet.refusal()
+        if refusal is not None:
+            raise self._held(refusal, trigger)
         endpoint = self.endpoint
+        attempts = Attempts(self.fleet)
         span = self.process.plugins.request_span
         with span(endpoint.token_url, endpoint.client_id, trigger) as note:
             started = time.monotonic()
             try:
-                token = endpoint.request_token(self.clock)
+                with listening(attempts):
+                    token = endpoint.request_token(self.clock)
             except Exception as error:
                 note.failed(outcome_of(error), status_of(error), error)
                 self._request_event(note.outcome, trigger, started, None, note.status)
+                held = self._held_after(error, attempts, trigger)
+                if held is not None:
+                    raise held from None
                 raise
             note.fingerprint = token.fingerprint
         seconds = self._request_event("ok", trigger, started, token, None)
-        self._fetch_seconds = seconds
+        self.due_times.fetch_seconds = seconds
         self._store(token)
         self.cache.set(self.key, self.codec.encode(token), token.expires_at)
         log.debug(
@@ -348,6 +335,27 @@ class TokenManager(Rejections, Reporting):
             extra=event("fetched", token, seconds),
         )
         return token
+
+    def _held(self, refusal: Refusal, trigger: Trigger) -> TokenHeldError:
+        """Tell that a token request is held back; return the error its caller gets."""
+        error = self.fleet.error(refusal)
+        self._held_event(refusal.outcome, trigger, error.seconds)
+        log.debug("token request held back: %s", error)
+        return error
+
+    def _held_after(
+        self, error: Exception, attempts: Attempts, trigger: Trigger
+    ) -> TokenHeldError | None:
+        """Return the error for a failed request that left a hold (a Retry-After), or None."""
+        if not isinstance(error, TokenRequestError):
+            return None
+        refusal = attempts.refused  # a retry held back: by a hold, or by the budget
+        if refusal is not None:
+            self._held_event(refusal.outcome, trigger, refusal.hold.until - time.time())
+            return self.fleet.error(refusal, error)
+        if attempts.hold is not None and attempts.hold.until > time.time():
+            return self.fleet.error(Refusal("retry-after", attempts.hold), error, asked=True)
+        return None
 
     def _store(self, token: Token | None, notify: bool = True, shared: bool = False) -> None:
         previous = self._current
@@ -378,20 +386,12 @@ class TokenManager(Rejections, Reporting):
         self.endpoint.after_fork(process)
         self.process = process
         self._stats = self._stats.forked(process.stats_lock)
-        process.managers.add(self)
+        self.fleet = self._fleet()
+        self._leave.detach()  # the parent's calendars: the child counts in its own
+        self._enlist()
 
 
-class _BackgroundRenewal:
-    """One due token's renewal, as the shared pool of workers runs (and reruns) it."""
-
-    __slots__ = ("attempts", "delay", "due_since", "manager", "stale")
-
-    def __init__(self, manager: TokenManager, stale: Token) -> None:
-        self.manager = manager
-        self.stale = stale
-        self.due_since = time.monotonic()
-        self.delay = manager.background_retry_delay
-        self.attempts = 0
-
-    def __call__(self) -> float | None:
-        return self.manager._renew_in_background(self)
+def _depart(calendars: Calendars, token_url: str, key: str, lease: SessionLease) -> None:
+    """Release what a collected token manager held: its booking, its endpoint's session."""
+    calendars.leave(token_url, key)
+    lease.give_back()

@@ -47,6 +47,11 @@ class Pauses:
         pause = self._pauses.get(key)
         return pause is not None and time.monotonic() < pause.until
 
+    def remaining(self, key: str) -> float:
+        """Return the seconds left of ``key``'s pause (0 when there is none)."""
+        pause = self._pauses.get(key)
+        return max(pause.until - time.monotonic(), 0.0) if pause is not None else 0.0
+
     def backing_off(self, key: str) -> bool:
         """Return whether replacements of ``key`` have been rejected since one was accepted."""
         return key in self._pauses

@@ -4,8 +4,9 @@ A fleet of tenants needs one pool of renewal workers, one calendar of renewals, 
 of token connections and one deadline watchdog, whatever the number of auth objects:
 that sharing is deliberate. It is kept here, in one `ProcessState`:
 
-- the renewal pool (`background`), the renewal calendars (`spread`) and the pauses of
-  renewals after a rejection (`pauses`);
+- the renewal pool (`background`), the renewal calendars (`spread`), the pauses of
+  renewals after a rejection (`pauses`), and the process's own holds and counts of token
+  requests (`fleet`);
 - the shared token sessions (`transport`) and the deadline watchdog (`deadline`);
 - the process's token stats, the plug-ins that hear every event (`events`), the store of
   `MemoryTokenCache`, and the live token managers.
@@ -30,6 +31,7 @@ from ..cache.memory import MemoryStore
 from .background import RenewalPool, checked_workers, workers_from_env
 from .deadline import Watchdog
 from .events import Listener, Plugins, RequestSpan, no_span
+from .fleet import Ledgers
 from .pauses import Pauses
 from .spread import Calendars
 from .stats import StatsRecorder, TokenStats
@@ -58,11 +60,15 @@ class ProcessState:
         token_connections: int = DEFAULT_TOKEN_CONNECTIONS,
         plugins: Plugins | None = None,
     ) -> None:
-        self.renewals = RenewalPool(
-            checked_workers(renewal_workers) if renewal_workers is not None else workers_from_env()
-        )
         self.calendars = Calendars()
+        self.renewals = RenewalPool(
+            checked_workers(renewal_workers) if renewal_workers is not None else workers_from_env(),
+            # Late renewals keep to the calendar's pace: the calendar of this state, as it
+            # is when asked (a forked child replaces it).
+            pace=lambda token_url: self.calendars.share(token_url),
+        )
         self.pauses = Pauses()
+        self.ledgers = Ledgers()
         self.token_sessions = TokenSessions(checked_connections(token_connections))
         self.watchdog = Watchdog()
         #: The one lock of every token counter of the process (see `StatsRecorder`).
@@ -88,6 +94,7 @@ class ProcessState:
         )
         child.calendars = self.calendars.forked()
         child.pauses = self.pauses.forked()
+        child.ledgers = self.ledgers.forked()
         child.stats = self.stats.forked(child.stats_lock)
         child.memory_cache = self.memory_cache.forked()
         return child

@@ -19,6 +19,7 @@ from ..cache.codec import token_id
 from ..cache.guard import GuardedCache
 from ..token import Token
 from .events import Trigger
+from .fleet import Fleet
 from .process import ProcessState
 from .reporting import event
 
@@ -50,6 +51,7 @@ class Manager(Protocol):
     _dropped_shared: str | None  # the last shared token the API refused
     cache: GuardedCache
     process: ProcessState
+    fleet: Fleet
     key: str
     lock_wait: float
     clock: Callable[[], float]
@@ -62,6 +64,7 @@ class Manager(Protocol):
     def _store(self, token: Token | None, notify: bool = True, shared: bool = False) -> None: ...
     def _replay_event(self, outcome: str, token: Token | None) -> None: ...
     def _locked(self) -> AbstractContextManager[None]: ...
+    def _rejections_paused(self) -> bool: ...
 
 
 class Rejections:
@@ -86,7 +89,7 @@ class Rejections:
                 and self.clock() < current.renew_at
             ):
                 return current.token
-            if self.process.pauses.active(self.key):
+            if self._rejections_paused():
                 self._replay_event("paused", None)
                 return None
             log.debug(
@@ -118,6 +121,10 @@ class Rejections:
             ):
                 return current.token
             return None
+
+    def _rejections_paused(self: Manager) -> bool:
+        """Return whether renewals after a rejection pause: here, or in the fleet."""
+        return self.process.pauses.active(self.key) or self.fleet.rejections_paused()
 
     @property
     def backing_off(self: Manager) -> bool:
@@ -156,6 +163,9 @@ class Rejections:
                 self.cache.delete_if(self.key, token_id(replacement))
                 return self._obtain(replacement, trigger="replay")
         first = self.process.pauses.begin(self.key, token_id(replacement))
+        # The other processes sharing the cache pause too, rather than buy a token each
+        # to learn what this one has learnt.
+        self.fleet.pause_rejections(self.process.pauses.remaining(self.key))
         if first is not None:
             log.warning(
                 "the API rejects new tokens too (token %s); renewals after a rejection pause "
@@ -175,6 +185,7 @@ class Rejections:
         if token.access_token not in self._accepted:
             self._accepted.append(token.access_token)
         if self.process.pauses.end(self.key):
+            self.fleet.resume_rejections()
             log.warning("the API accepts tokens again; renewals after a rejection resume")
 
     def replace_refused_shared(self: Manager, refused: Token) -> Token | None:
@@ -195,7 +206,7 @@ class Rejections:
                     return None
                 # Another call has dropped it already: use what its fetch brought.
                 return self._usable(current.token if current else None, refused)
-            if not current.shared or self.process.pauses.active(self.key):
+            if not current.shared or self._rejections_paused():
                 return None
             self._dropped_shared = refused.access_token
             log.debug(

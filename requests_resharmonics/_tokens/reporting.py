@@ -89,6 +89,11 @@ class Reporting:
     def _cache_event(self, outcome: str) -> None:
         self._emit(TokenEvent("cache", outcome, self.endpoint.client_id))
 
+    def _held_event(self, outcome: str, trigger: Trigger, seconds: float) -> None:
+        self._emit(
+            TokenEvent("held", outcome, self.endpoint.client_id, duration=seconds, trigger=trigger)
+        )
+
     def _request_event(
         self,
         outcome: str,

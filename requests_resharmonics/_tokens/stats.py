@@ -43,10 +43,15 @@ class TokenStats:
     #: Usable tokens found in the shared cache, and lookups that found none.
     cache_hits: int = 0
     cache_misses: int = 0
+    #: Token requests not made because the token endpoint had asked to wait (429 or 503
+    #: with ``Retry-After``), this process or another sharing the token cache.
+    requests_held: int = 0
+    #: Token requests not made because the ``token_budget`` was spent.
+    requests_over_budget: int = 0
 
     @property
     def token_requests(self) -> int:
-        """All token requests, whatever their outcome: what the token service bills."""
+        """All token requests made, whatever their outcome: what the token service bills."""
         return self.requests_ok + self.requests_refused + self.requests_failed
 
     def as_dict(self) -> dict[str, float | int | None]:
@@ -106,4 +111,6 @@ def _counter(event: TokenEvent) -> str | None:
         return "replays"
     if event.kind == "cache":
         return "cache_hits" if event.outcome == "hit" else "cache_misses"
+    if event.kind == "held":
+        return "requests_over_budget" if event.outcome == "budget" else "requests_held"
     return None

@@ -78,6 +78,41 @@ class TokenTable:
 
         return self.translate(borrowed)
 
+    def exclusively(self, name: str, work: Callable[[Any], T]) -> T:
+        """Run ``work`` in a transaction that no other one about ``name`` runs beside.
+
+        PostgreSQL: a transaction-level advisory lock on ``name``; SQLite: the database's
+        write lock, taken first (``BEGIN IMMEDIATE``). For a read that decides a write (a
+        budget's count), which must not interleave with another process's.
+        """
+
+        def run() -> T:
+            with self.source.borrow() as connection:
+                self.prepare(connection)
+                cursor = connection.cursor()
+                try:
+                    if self.dialect == "postgresql":
+                        begin(self, connection, cursor)
+                        self.execute(
+                            cursor,
+                            "SELECT pg_advisory_xact_lock(CAST(? AS BIGINT))",
+                            (lock_id(self.name, name),),
+                        )
+                    else:
+                        if getattr(connection, "in_transaction", False):
+                            connection.commit()
+                        cursor.execute("BEGIN IMMEDIATE")
+                    result = work(cursor)
+                    connection.commit()
+                    return result
+                except BaseException:
+                    quietly(connection.rollback)
+                    raise
+                finally:
+                    quietly(cursor.close)
+
+        return self.translate(run)
+
     def held(self) -> dict[str, Any]:
         """Return this thread's connections that hold a fetch lock, by cache key."""
         connections: dict[str, Any] | None = getattr(self._held, "connections", None)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError
-from .base import TokenCache, value_id
+from .base import Hold, TokenCache, budget_wait, value_id
 
 log = logging.getLogger("requests_resharmonics")
 
@@ -29,6 +29,9 @@ MAX_FILE_BYTES = 1 << 20
 #: secret or scope ever used.
 STALE_LOCK_SECONDS = 3600.0
 _FETCH_LOCK_SUFFIX = ".fetch.lock"
+# Entries beside the tokens: a client's hold on its token requests, and its budget's count.
+_HOLD = "hold:"
+_BUDGET = "budget:"
 # Never follow a link planted at the path, never block on a FIFO planted there.
 _OPEN_FLAGS = (
     os.O_RDONLY
@@ -196,6 +199,54 @@ class FileTokenCache(TokenCache):
             if isinstance(value, str) and value_id(value) == token_id:
                 del entries[key]
 
+    # -- what makes the fleet back off together ----------------------------------------
+
+    def hold(self, key: str, until: float, reason: str) -> None:
+        """Hold ``key``'s token requests until ``until`` for every process using the file."""
+        name = _HOLD + key
+        with self._writing() as entries:
+            if until <= time.time():
+                entries.pop(name, None)
+                return
+            previous = _number(entries.get(name), "until")
+            if previous is None or previous < until:
+                entries[name] = {"until": until, "reason": reason, "expires_at": until}
+
+    def held(self, key: str) -> Hold | None:
+        """Return the hold on ``key``'s token requests in the file, if one is in place."""
+        try:
+            entry = self._read().get(_HOLD + key)
+        except CorruptCacheError:
+            return None
+        until = _number(entry, "until")
+        reason = entry.get("reason") if isinstance(entry, dict) else None
+        if until is None or until <= time.time() or not isinstance(reason, str):
+            return None
+        return Hold(until, reason)
+
+    def admit_token_request(
+        self, key: str, limit: int, window: float, delay: float = 0.0
+    ) -> float | None:
+        """Count a token request of ``key`` within its budget, under the file's write lock."""
+        name = _BUDGET + key
+        with self._writing() as entries:
+            now = time.time()
+            entry = entries.get(name)
+            found = entry.get("at") if isinstance(entry, dict) else None
+            counted = [
+                moment
+                for moment in (found if isinstance(found, list) else [])
+                if isinstance(moment, (int, float)) and moment > now - window
+            ]
+            wait = budget_wait(counted, now + delay, limit, window)
+            if wait == 0.0:
+                counted.append(now + delay)
+            if counted:
+                entries[name] = {"at": sorted(counted), "expires_at": max(counted) + window}
+            else:
+                entries.pop(name, None)
+            return wait
+
     @contextmanager
     def _writing(self) -> Iterator[dict[str, Any]]:
         self._prepare_directory()
@@ -276,6 +327,11 @@ class CorruptCacheError(ValueError):
 
 class UnsafeCacheError(PermissionError):
     """The cache file or its folder could have been planted or changed by someone else."""
+
+
+def _number(entry: object, field: str) -> float | None:
+    value = entry.get(field) if isinstance(entry, dict) else None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _expired(entry: dict[str, Any], now: float) -> bool:

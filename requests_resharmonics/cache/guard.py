@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from .base import TokenCache
+from .base import Hold, TokenCache
 
 log = logging.getLogger("requests_resharmonics")
 
@@ -49,6 +49,22 @@ class GuardedCache:
     def delete_if(self, key: str, token_id: str) -> None:
         """Compare-and-delete; a failure is logged and ignored."""
         self._call(lambda: self.cache.delete_if(key, token_id), None)
+
+    def hold(self, key: str, until: float, reason: str) -> None:
+        """Share a hold on ``key``'s token requests; a failure is logged and ignored."""
+        self._call(lambda: self.cache.hold(key, until, reason), None)
+
+    def held(self, key: str) -> Hold | None:
+        """Return the shared hold on ``key``, or ``None`` (none, or the cache failed)."""
+        found = self._call(lambda: self.cache.held(key), None, proves=lambda hold: hold is not None)
+        return found if isinstance(found, Hold) else None
+
+    def admit_token_request(
+        self, key: str, limit: int, window: float, delay: float = 0.0
+    ) -> float | None:
+        """Count a token request in the shared budget; ``None``: the process counts alone."""
+        found = self._call(lambda: self.cache.admit_token_request(key, limit, window, delay), None)
+        return float(found) if isinstance(found, (int, float)) and found >= 0 else None
 
     @contextmanager
     def lock(self, key: str, wait: float) -> Iterator[bool]:

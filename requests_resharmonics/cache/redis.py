@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import ConfigurationError
 from ..token import RENEWAL_FRACTION
-from .base import TokenCache, value_tag
+from .base import Hold, TokenCache, value_tag
 
 #: A token leaves Redis this long before it expires (less for short-lived tokens).
 EXPIRY_MARGIN = 60.0
@@ -24,6 +24,39 @@ if value and string.sub(value, 1, string.len(ARGV[1])) == ARGV[1] then
     return redis.call('DEL', KEYS[1])
 end
 return 0
+"""
+# A hold: "<until>|<reason>", kept if the one in place ends later; an until past ends it.
+_HOLD = """
+if tonumber(ARGV[1]) <= tonumber(ARGV[3]) then return redis.call('DEL', KEYS[1]) end
+local current = redis.call('GET', KEYS[1])
+if current then
+    local previous = tonumber(string.match(current, '^([^|]+)'))
+    if previous and previous >= tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2], 'PX', ARGV[4])
+return 1
+"""
+# A budget: the moments of the client's token requests, a sorted set scored by Redis's own
+# clock (machines' clocks differ; the server's is one). Returns "0" when the request was
+# counted, else the seconds until it could be.
+_ADMIT = """
+pcall(redis.replicate_commands)  -- Redis < 7: TIME before a write needs it (7: a no-op)
+local time = redis.call('TIME')
+local now = tonumber(time[1]) + tonumber(time[2]) / 1000000
+local limit, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local at = now + tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local near = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. (at - window), '(' .. (at + window),
+    'WITHSCORES')
+local count = #near / 2
+if count < limit then
+    redis.call('ZADD', KEYS[1], at, ARGV[4])
+    local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+    redis.call('PEXPIRE', KEYS[1], math.ceil((tonumber(last[2]) + window - now) * 1000) + 1000)
+    return '0'
+end
+local oldest = tonumber(near[(count - limit + 1) * 2])
+return tostring(math.max(oldest + window - at, 0.001))
 """
 _RELEASE_IF_OWNER = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -150,6 +183,39 @@ class RedisTokenCache(TokenCache):
     def delete_if(self, key: str, token_id: str) -> None:
         """Delete the value for ``key`` if it holds the token ``token_id``, atomically."""
         self._client.eval(_DELETE_IF_TOKEN, 1, self.name(key), value_tag(token_id))
+
+    def hold(self, key: str, until: float, reason: str) -> None:
+        """Hold ``key``'s token requests until ``until`` for every process using this Redis."""
+        now = time.time()
+        milliseconds = max(int((until - now) * 1000) + 1000, 1)
+        name = self.name(key) + ":hold"
+        self._client.eval(_HOLD, 1, name, repr(until), reason, repr(now), milliseconds)
+
+    def held(self, key: str) -> Hold | None:
+        """Return the hold on ``key``'s token requests in Redis, if one is in place."""
+        value = self._client.get(self.name(key) + ":hold")
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        if not isinstance(value, str):
+            return None
+        until, _, reason = value.partition("|")
+        try:
+            moment = float(until)
+        except ValueError:
+            return None
+        return Hold(moment, reason) if moment > time.time() else None
+
+    def admit_token_request(
+        self, key: str, limit: int, window: float, delay: float = 0.0
+    ) -> float | None:
+        """Count a token request of ``key`` within its budget, atomically, by Redis's clock."""
+        name = self.name(key) + ":budget"
+        answer = self._client.eval(
+            _ADMIT, 1, name, limit, repr(float(window)), repr(float(delay)), secrets.token_hex(8)
+        )
+        if isinstance(answer, bytes):
+            answer = answer.decode("ascii", "replace")
+        return float(answer)
 
     @contextmanager
     def lock(self, key: str, wait: float) -> Iterator[bool]:

@@ -10,10 +10,11 @@ from typing import Any
 
 from ..errors import ConfigurationError
 from ..token import RENEWAL_FRACTION
+from . import _sql_fleet
 from . import _sql_sources as sources
 from ._sql_sources import DIALECTS, Dialect, quietly
 from ._sql_table import SQLCacheError, TokenTable, begin, lock_id
-from .base import TokenCache, value_tag
+from .base import Hold, TokenCache, value_tag
 from .redis import EXPIRY_MARGIN, UNKNOWN_LIFETIME_TTL
 
 __all__ = ["SQLCacheError", "SQLTokenCache"]
@@ -179,6 +180,26 @@ class SQLTokenCache(TokenCache):
         tag = value_tag(token_id)
         sql = "DELETE FROM {table} WHERE cache_key = ? AND substr(value, 1, ?) = ?"
         self._table.run(key, lambda cursor: self._table.execute(cursor, sql, (key, len(tag), tag)))
+
+    # -- what makes the fleet back off together (`_sql_fleet`) ----------------------------
+
+    def hold(self, key: str, until: float, reason: str) -> None:
+        """Hold ``key``'s token requests until ``until`` for every process using the table."""
+        _sql_fleet.hold(self._table, key, until, reason)
+
+    def held(self, key: str) -> Hold | None:
+        """Return the hold on ``key``'s token requests in the table, if one is in place."""
+        return _sql_fleet.held(self._table, key)
+
+    def admit_token_request(
+        self, key: str, limit: int, window: float, delay: float = 0.0
+    ) -> float | None:
+        """Count a token request of ``key`` within its budget, one process at a time.
+
+        PostgreSQL counts by the server's clock (machines' clocks differ); SQLite, on one
+        machine, by this one's.
+        """
+        return _sql_fleet.admit(self._table, key, limit, window, delay)
 
     def _upsert(self, cursor: Any, key: str, value: str, until: float) -> None:
         self._table.execute(
