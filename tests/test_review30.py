@@ -1,0 +1,80 @@
+"""A hostile review of issue 30's fleet back-off: what a hostile token server, a careless
+user or an overloaded machine could break."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from requests_resharmonics import FileTokenCache, TokenHeldError, TokenRequestError
+from requests_resharmonics.testing import FakeResharmonics
+from requests_resharmonics.testing._http import Answer
+
+
+def throttled_forever(fake: FakeResharmonics, retry_after: str) -> None:
+    """Make the fake's token endpoint answer every request 429 with ``retry_after``."""
+
+    def answer(incoming: Any) -> Any:
+        return Answer(429, {"message": "Too Many Requests"}, {"Retry-After": retry_after}), None
+
+    fake.tokens.answer = answer  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize(
+    "retry_after",
+    ["99999999999999999999999", "9" * 400, "Fri, 31 Dec 9999 23:59:59 GMT"],
+)
+def test_an_absurd_retry_after_gives_a_clear_held_error_not_an_overflow(
+    fake_resharmonics: FakeResharmonics, tmp_path: Path, retry_after: str
+) -> None:
+    throttled_forever(fake_resharmonics, retry_after)
+    cache = FileTokenCache(tmp_path / "tokens.json")
+    auth = fake_resharmonics.auth(timeout=1, cache=cache)
+    with pytest.raises(TokenHeldError) as caught:
+        auth.valid_token()
+    assert caught.value.retryable
+    # A hold no longer than a day: an answer years ahead is a gateway's mistake or hostile.
+    assert 0 < caught.value.seconds <= 86400
+    other = fake_resharmonics.auth(timeout=1, cache=FileTokenCache(tmp_path / "tokens.json"))
+    with pytest.raises(TokenHeldError, match="no token request was made"):
+        other.valid_token()  # the fleet reads the hold: a clear error again, not a crash
+    assert fake_resharmonics.token_requests == 1
+
+
+def test_a_token_held_error_survives_pickling_and_copying() -> None:
+    error = TokenHeldError(
+        "held", until=1_700_000_000.0, seconds=5.0, reason="why", status_code=429
+    )
+    for clone in (pickle.loads(pickle.dumps(error)), copy.copy(error), copy.deepcopy(error)):
+        assert isinstance(clone, TokenHeldError) and str(clone) == "held"
+        assert (clone.until, clone.seconds, clone.reason) == (1_700_000_000.0, 5.0, "why")
+        assert clone.status_code == 429 and clone.retryable
+
+
+def test_a_retry_after_of_a_superscript_digit_reads_as_none_not_as_a_failure(
+    fake_resharmonics: FakeResharmonics,
+) -> None:
+    throttled_forever(fake_resharmonics, "\u00b2")  # "²": str.isdigit says yes, float no
+    auth = fake_resharmonics.auth(timeout=1)
+    with pytest.raises(TokenRequestError) as caught:
+        auth.valid_token()
+    assert caught.value.status_code == 429 and caught.value.retryable
+    assert "float" not in str(caught.value)
+    assert fake_resharmonics.token_requests == 3  # unreadable: backed off as usual, retried
+
+
+def test_a_hold_far_ahead_in_a_shared_cache_gives_a_clear_held_error(
+    fake_resharmonics: FakeResharmonics, tmp_path: Path
+) -> None:
+    # Written by another process sharing the cache (an older release, a careless script).
+    cache = FileTokenCache(tmp_path / "tokens.json")
+    auth = fake_resharmonics.auth(timeout=1, cache=cache)
+    cache.hold(auth.manager.fleet.key, 1e300, "held by a sharer")
+    with pytest.raises(TokenHeldError, match="held until .*: held by a sharer"):
+        auth.valid_token()
+    assert fake_resharmonics.token_requests == 0
