@@ -4,14 +4,22 @@ user or an overloaded machine could break."""
 from __future__ import annotations
 
 import copy
+import os
 import pickle
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from requests_resharmonics import FileTokenCache, TokenHeldError, TokenRequestError
+from requests_resharmonics import (
+    FileTokenCache,
+    RedisTokenCache,
+    TokenHeldError,
+    TokenRequestError,
+)
 from requests_resharmonics.testing import FakeResharmonics
 from requests_resharmonics.testing._http import Answer
 
@@ -78,3 +86,34 @@ def test_a_hold_far_ahead_in_a_shared_cache_gives_a_clear_held_error(
     with pytest.raises(TokenHeldError, match="held until .*: held by a sharer"):
         auth.valid_token()
     assert fake_resharmonics.token_requests == 0
+
+
+def test_a_redis_cache_from_a_url_does_not_hang_on_a_redis_that_stopped_answering(
+    own_redis_server: Any,
+) -> None:
+    cache = RedisTokenCache(own_redis_server.url)
+    # Set by the cache itself: redis-py before 6 (the floor is 4.5.4) waits for ever.
+    kwargs = cache._client.connection_pool.connection_kwargs
+    assert kwargs["socket_timeout"] == kwargs["socket_connect_timeout"] == 5.0
+    assert cache.held("client") is None  # connected
+    outcome: list[BaseException | None] = []
+
+    def ask() -> None:
+        try:
+            cache.held("client")
+            outcome.append(None)
+        except BaseException as error:  # the error the guard turns into "no cache"
+            outcome.append(error)
+
+    os.kill(own_redis_server.process.pid, signal.SIGSTOP)  # a Redis frozen, its socket open
+    try:
+        asking = threading.Thread(target=ask, daemon=True)
+        asking.start()
+        asking.join(20)
+    finally:
+        os.kill(own_redis_server.process.pid, signal.SIGCONT)
+    assert outcome, "a Redis command waited on a frozen server for ever"
+    assert outcome[0] is not None and "Timeout" in type(outcome[0]).__name__
+    # A timeout of the user's own, in the URL, still wins.
+    cache = RedisTokenCache(own_redis_server.url + "?socket_timeout=0.25")
+    assert cache._client.connection_pool.connection_kwargs["socket_timeout"] == 0.25
