@@ -117,3 +117,18 @@ def test_a_redis_cache_from_a_url_does_not_hang_on_a_redis_that_stopped_answerin
     # A timeout of the user's own, in the URL, still wins.
     cache = RedisTokenCache(own_redis_server.url + "?socket_timeout=0.25")
     assert cache._client.connection_pool.connection_kwargs["socket_timeout"] == 0.25
+
+
+def test_a_retry_after_of_zero_holds_nothing_and_says_nothing_of_a_hold(
+    fake_resharmonics: FakeResharmonics, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = FileTokenCache(tmp_path / "tokens.json")
+    auth = fake_resharmonics.auth(timeout=1, cache=cache)
+    key = auth.manager.fleet.key
+    throttled_forever(fake_resharmonics, "0")  # "ask again now", said on every answer
+    with pytest.raises(TokenRequestError) as caught:
+        auth.valid_token()
+    assert not isinstance(caught.value, TokenHeldError)
+    assert fake_resharmonics.token_requests == 3  # retried at once, as asked
+    assert not [record for record in caplog.records if "held until" in record.getMessage()]
+    assert cache.held(key) is None and auth.manager.fleet.held() is None

@@ -307,7 +307,8 @@ class Attempts:
 
     def retry_after(self, status: int, seconds: float) -> None:
         """Hold the fleet: the endpoint answered ``status`` asking to wait ``seconds``."""
-        self.hold = self.fleet.throttled(status, seconds)
+        if seconds > 0:  # "Retry-After: 0" (or a date gone by) asks to wait for nothing
+            self.hold = self.fleet.throttled(status, seconds)
 
     def may_retry(self, delay: float) -> bool:
         """Return whether a retry may go out ``delay`` seconds from now (and count it)."""
