@@ -17,6 +17,7 @@ import pytest
 from requests_resharmonics import (
     FileTokenCache,
     RedisTokenCache,
+    ResharmonicsAuth,
     TokenHeldError,
     TokenRequestError,
 )
@@ -132,3 +133,24 @@ def test_a_retry_after_of_zero_holds_nothing_and_says_nothing_of_a_hold(
     assert fake_resharmonics.token_requests == 3  # retried at once, as asked
     assert not [record for record in caplog.records if "held until" in record.getMessage()]
     assert cache.held(key) is None and auth.manager.fleet.held() is None
+
+
+def test_a_held_error_and_its_warning_never_carry_a_secret_left_in_the_token_url(
+    fake_resharmonics: FakeResharmonics, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = fake_resharmonics
+    secret = fake.client_secret
+    url = f"{fake.token_url}?client_secret={secret}"  # a careless copy of a token URL
+    auth = ResharmonicsAuth(fake.client_id, secret, token_url=url, token_budget=(1, 60))
+    auth.fetch_token()
+    with pytest.raises(TokenHeldError) as caught:
+        auth.fetch_token()
+    assert secret not in str(caught.value) and "client_secret=***" in str(caught.value)
+    throttled_forever(fake, "30")
+    other = ResharmonicsAuth(fake.client_id, secret, token_url=url, scope="x", timeout=1)
+    with pytest.raises(TokenHeldError) as caught:
+        other.fetch_token()
+    assert secret not in str(caught.value)
+    warnings = [record.getMessage() for record in caplog.records]
+    assert any("held until" in message for message in warnings)
+    assert not [message for message in warnings if secret in message]
