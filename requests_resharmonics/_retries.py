@@ -21,11 +21,11 @@ DEFAULT_API_RETRIES = 3
 #: The longest ``Retry-After`` an API call waits for, in seconds.
 MAX_API_RETRY_AFTER = 60
 
-#: The longest wait a ``Retry-After`` is taken to ask for, in seconds: a day. The token
-#: services that cap token requests the hardest count them per day; a longer wait (a date
-#: years ahead, a number of 30 digits) is a gateway's mistake or a hostile answer, and
-#: would hold a fleet sharing the cache for as long.
-MAX_RETRY_AFTER = 86400.0
+#: The longest wait a ``Retry-After`` is taken to ask for, in seconds: a week. The token
+#: services that cap token requests the hardest count them per day; a far longer wait (a
+#: date years ahead, a number of 30 digits) is a gateway's mistake or a hostile answer,
+#: and would hold a fleet sharing the cache for as long (or overflow the clock).
+MAX_RETRY_AFTER = 7 * 86400.0
 
 #: Methods retried on 429 and 502-504: POST (and PATCH) could act twice, so never.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -53,7 +53,7 @@ def retry_after(response: Any) -> float | None:
 
 
 def asked_wait(value: str | None) -> float | None:
-    """Return the seconds a ``Retry-After`` value asks for (a day at most); None if unreadable."""
+    """Return the seconds a ``Retry-After`` value asks for (a week at most); None if unreadable."""
     value = (value or "").strip()
     if not value:
         return None
