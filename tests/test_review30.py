@@ -8,7 +8,6 @@ import os
 import pickle
 import signal
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +83,7 @@ def test_a_hold_far_ahead_in_a_shared_cache_gives_a_clear_held_error(
     cache = FileTokenCache(tmp_path / "tokens.json")
     auth = fake_resharmonics.auth(timeout=1, cache=cache)
     cache.hold(auth.manager.fleet.key, 1e300, "held by a sharer")
-    with pytest.raises(TokenHeldError, match="held until .*: held by a sharer"):
+    with pytest.raises(TokenHeldError, match=r"held until .*: held by a sharer"):
         auth.valid_token()
     assert fake_resharmonics.token_requests == 0
 
