@@ -21,6 +21,12 @@ DEFAULT_API_RETRIES = 3
 #: The longest ``Retry-After`` an API call waits for, in seconds.
 MAX_API_RETRY_AFTER = 60
 
+#: The longest wait a ``Retry-After`` is taken to ask for, in seconds: a week. The token
+#: services that cap token requests the hardest count them per day; a far longer wait (a
+#: date years ahead, a number of 30 digits) is a gateway's mistake or a hostile answer,
+#: and would hold a fleet sharing the cache for as long (or overflow the clock).
+MAX_RETRY_AFTER = 7 * 86400.0
+
 #: Methods retried on 429 and 502-504: POST (and PATCH) could act twice, so never.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
@@ -47,19 +53,20 @@ def retry_after(response: Any) -> float | None:
 
 
 def asked_wait(value: str | None) -> float | None:
-    """Return the seconds a ``Retry-After`` value asks for, uncapped; None if unreadable."""
+    """Return the seconds a ``Retry-After`` value asks for (a week at most); None if unreadable."""
     value = (value or "").strip()
     if not value:
         return None
-    if value.isdigit():
-        return float(value)
+    if value.isascii() and value.isdigit():  # "²" is a digit too, but no number
+        return min(float(value), MAX_RETRY_AFTER)
     try:
         moment = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return max((moment - datetime.now(timezone.utc)).total_seconds(), 0.0)
+    seconds = (moment - datetime.now(timezone.utc)).total_seconds()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
 class RetryListener(Protocol):

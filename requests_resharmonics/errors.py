@@ -6,6 +6,7 @@ them carries the client secret, an access token or an ``Authorization`` header i
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import requests
@@ -269,6 +270,14 @@ class TokenHeldError(TokenRequestError):
         self.until = until
         self.seconds = seconds
         self.reason = reason
+
+    def __reduce__(self) -> Any:
+        # Exceptions are rebuilt from their args alone, and these fields are keyword-only:
+        # without this, pickling one (a worker's error sent to its parent) would fail.
+        rebuild = functools.partial(
+            type(self), until=self.until, seconds=self.seconds, reason=self.reason
+        )
+        return (rebuild, self.args, self.__dict__)
 
 
 class PaginationError(ResharmonicsError):

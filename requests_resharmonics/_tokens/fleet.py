@@ -75,7 +75,10 @@ def checked_budget(value: object) -> Budget | None:
 
 def when(moment: float) -> str:
     """Return an epoch moment as UTC time in words: ``2025-06-01 12:00:05 UTC``."""
-    return datetime.fromtimestamp(moment, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    try:
+        return datetime.fromtimestamp(moment, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, ValueError, OSError):  # a hold a sharer wrote far beyond year 9999
+        return "a moment past the year 9999"
 
 
 def seconds_in_words(seconds: float) -> str:
@@ -304,7 +307,8 @@ class Attempts:
 
     def retry_after(self, status: int, seconds: float) -> None:
         """Hold the fleet: the endpoint answered ``status`` asking to wait ``seconds``."""
-        self.hold = self.fleet.throttled(status, seconds)
+        if seconds > 0:  # "Retry-After: 0" (or a date gone by) asks to wait for nothing
+            self.hold = self.fleet.throttled(status, seconds)
 
     def may_retry(self, delay: float) -> bool:
         """Return whether a retry may go out ``delay`` seconds from now (and count it)."""

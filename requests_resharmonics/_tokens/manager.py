@@ -161,7 +161,7 @@ class TokenManager(Rejections, Reporting):
             self.key,
             self.budget,
             endpoint.client_id,
-            endpoint.token_url,
+            endpoint.scrub(endpoint.token_url),  # named in messages: no secret left in it
         )
 
     def _locked(self) -> Any:

@@ -76,6 +76,12 @@ def _redis_module() -> Any:
     return redis
 
 
+#: How long a Redis command or connection may take, in seconds, unless the URL says
+#: (``?socket_timeout=``): a Redis that stops answering (frozen, a network black hole)
+#: then fails the command, and calls fetch tokens directly, instead of hanging for ever
+#: (redis-py before 6 has no timeout of its own).
+SOCKET_TIMEOUT = 5.0
+
 #: The commands the cache uses: what a client must offer.
 _COMMANDS = ("get", "set", "eval")
 _SCHEMES = ("redis://", "rediss://", "unix://")
@@ -89,7 +95,10 @@ def _client_from_url(redis: Any, url: str) -> Any:
             "(such as 'redis://localhost:6379/0'); the string given has no such scheme"
         )
     try:
-        return redis.Redis.from_url(url.strip())
+        # The URL's own options win over these (redis-py's rule).
+        return redis.Redis.from_url(
+            url.strip(), socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=SOCKET_TIMEOUT
+        )
     except (ValueError, TypeError) as error:
         raise ConfigurationError(
             f"RedisTokenCache could not read its Redis URL: {type(error).__name__} "
