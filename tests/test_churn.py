@@ -28,7 +28,7 @@ def library_objects() -> collections.Counter[str]:
     gc.collect()
     counts: collections.Counter[str] = collections.Counter()
     for found in gc.get_objects():
-        module = type(found).__module__
+        module: object = type(found).__module__
         if not isinstance(module, str):  # a class's own descriptor, as for type objects
             continue
         if module.startswith(LIBRARY) and not module.startswith("requests_resharmonics.testing"):
@@ -129,6 +129,7 @@ def test_tenants_sharing_a_client_share_its_booking_until_the_last_one_goes(
     del first
     gc.collect()
     assert state.calendars.bookings() == 1  # the second still renews it
+    assert second.token is not None
     assert second.manager.renew_at(second.token) == second.manager._current.renew_at  # type: ignore[union-attr]
     del second
     gc.collect()

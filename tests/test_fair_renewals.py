@@ -95,6 +95,7 @@ def test_four_hung_tenants_do_not_starve_a_healthy_one(
     wait_for(lambda: sum(endpoint.arrived for endpoint in hung) == 4)
     clock.advance(3600 - 30)  # the healthy tenant's token is due now too
     old = healthy.token
+    assert old is not None
     durations = calls_until_renewed(healthy, old, within=background.SLOW_SECONDS + 8)
     assert max(durations) < 0.5, "a call of the healthy tenant waited"
     wait_for(lambda: healthy.stats.background_renewals == 1)
@@ -121,6 +122,7 @@ def test_a_hung_token_url_holds_at_most_its_share_once_it_is_known_to_hang(
     healthy = healthy_tenant(fake_resharmonics, clock)
     clock.advance(3600 - 30)
     old = healthy.token
+    assert old is not None
     calls_until_renewed(healthy, old, within=5)
     time.sleep(0.3)  # room for a wrong worker to reach the hung endpoint
     assert endpoint.arrived == 4

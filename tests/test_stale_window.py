@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from requests_resharmonics import Token
-from requests_resharmonics._tokens.manager import stale_until
+from requests_resharmonics._tokens.due import stale_until
 from requests_resharmonics.testing import FakeResharmonics
 
 from .conftest import FakeClock
