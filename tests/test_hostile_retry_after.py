@@ -1,5 +1,6 @@
-"""A hostile review of issue 30's fleet back-off: what a hostile token server, a careless
-user or an overloaded machine could break."""
+"""A fleet's holds against hostile answers and careless use: absurd, zero and unreadable
+Retry-After values, holds written far ahead, a frozen Redis, a secret left in a token URL,
+and a held error sent to another process."""
 
 from __future__ import annotations
 
