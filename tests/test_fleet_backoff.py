@@ -175,6 +175,44 @@ def test_a_short_retry_after_is_waited_out_by_its_request_while_the_fleet_holds(
     assert throttle.seen[1][0] - throttle.seen[0][0] >= 1.0
 
 
+@pytest.mark.parametrize("cache_factory", ["file"], indirect=True)
+def test_threads_outnumbering_the_pool_meet_a_hold_with_one_token_request_each_side_of_it(
+    cache_factory: Callable[[], TokenCache], fake_resharmonics: FakeResharmonics
+) -> None:
+    """32 threads share one auth object and one plain Session() (10 connections) while the
+    token endpoint answers 429 Retry-After: 1: the call that asked waits the second out and asks
+    once more, the others wait on it (one auth object, one flight), so the endpoint sees the 429
+    and one token request, every call goes through, and the calls after it on the same token."""
+    fake = fake_resharmonics
+    throttle = Throttle(fake)
+    auth = fake.auth(cache=cache_factory())
+    session = requests.Session()
+    throttle.arm(1)
+    start = threading.Barrier(32)
+    outcomes: list[object] = []
+
+    def call() -> None:
+        start.wait()
+        try:
+            answer = session.get(fake.base_url + "/api/v3/units", auth=auth, timeout=30)
+            outcomes.append(answer.status_code)
+        except TokenHeldError as error:
+            outcomes.append(error)
+
+    threads = [threading.Thread(target=call) for _ in range(32)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert outcomes == [200] * 32
+    assert [status for _, status in throttle.seen] == [429, 200]
+    token = auth.valid_token()
+    after = [session.get(fake.base_url + "/api/v3/units", auth=auth, timeout=30) for _ in range(3)]
+    assert [answer.status_code for answer in after] == [200, 200, 200]
+    assert auth.valid_token() == token and throttle.requests == 2
+    session.close()
+
+
 @pytest.mark.fake_resharmonics(jwt=False)
 def test_calls_with_a_valid_token_go_on_while_the_fleet_holds(
     fake_resharmonics: FakeResharmonics, clock: FakeClock
