@@ -34,7 +34,7 @@ from requests_resharmonics import (
     TokenRequestError,
 )
 from requests_resharmonics import _config as config
-from requests_resharmonics._replay import verdict
+from requests_resharmonics._replay import body_requests, verdict
 from requests_resharmonics.testing import EXPIRED_BODY, FakeResharmonics
 from requests_resharmonics.testing._http import Answer, Incoming
 
@@ -144,6 +144,74 @@ def test_a_trickling_401_is_given_up_on_in_time(
     response = requests.get(f"http://127.0.0.1:{api.port}/api", auth=auth, timeout=30)
     assert response.status_code == 401
     assert time.monotonic() - started < 4
+
+
+def silent_chunked_401(connection: socket.socket, stopping: threading.Event) -> None:
+    connection.sendall(b"HTTP/1.1 401 Unauthorized\r\nTransfer-Encoding: chunked\r\n\r\n")
+    stopping.wait(20)
+
+
+def test_a_read_timeout_shorter_than_the_bound_is_the_callers_and_holds(
+    fake_resharmonics: FakeResharmonics, raw_server: StartRaw
+) -> None:
+    api = raw_server(silent_chunked_401)
+    auth = fake_resharmonics.auth()
+    auth.valid_token()
+    started = time.monotonic()
+    with pytest.raises(requests.ConnectionError, match="Read timed out"):
+        requests.get(f"http://127.0.0.1:{api.port}/api", auth=auth, timeout=(10, 0.2))
+    assert time.monotonic() - started < verdict.MAX_401_SECONDS - 1  # not the 5-s bound
+
+
+def test_a_reset_after_the_bound_shut_the_socket_is_no_failure(
+    fake_resharmonics: FakeResharmonics, raw_server: StartRaw, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race CI met: the bound shuts the socket down between two reads, the server's next
+    byte is answered with a reset, and the next read fails with it. The 401 was given up
+    on at the bound, as when the read ends quietly; it is not a body lost to a failure."""
+    monkeypatch.setattr(verdict, "MAX_401_SECONDS", 0.5)
+    shut, reset = threading.Event(), threading.Event()
+
+    def one_byte_then_more_after_the_shutdown(
+        connection: socket.socket, stopping: threading.Event
+    ) -> None:
+        connection.sendall(b"HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n ")
+        if not shut.wait(10):
+            return
+        try:
+            for _ in range(500):  # the first send after the shutdown draws the reset
+                connection.sendall(b" ")
+                if stopping.wait(0.01):
+                    return
+        except OSError:
+            reset.set()
+
+    real_shut_down, real_reader = body_requests._shut_down, body_requests._reader
+
+    def shut_down(sock: socket.socket, event: threading.Event) -> None:
+        real_shut_down(sock, event)
+        shut.set()
+
+    def reader(raw: object) -> Callable[[int], bytes]:
+        read_some = real_reader(raw)
+        calls = 0
+
+        def read(wanted: int) -> bytes:
+            nonlocal calls
+            calls += 1
+            if calls == 2:  # between two reads: the bound passes, the reset arrives
+                assert reset.wait(10)
+            return read_some(wanted)
+
+        return read
+
+    monkeypatch.setattr(body_requests, "_shut_down", shut_down)
+    monkeypatch.setattr(body_requests, "_reader", reader)
+    api = raw_server(one_byte_then_more_after_the_shutdown)
+    auth = fake_resharmonics.auth()
+    auth.valid_token()
+    response = requests.get(f"http://127.0.0.1:{api.port}/api", auth=auth, timeout=30)
+    assert (response.status_code, response.content) == (401, b" ")
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "deflate"])

@@ -56,7 +56,7 @@ def read(response: requests.Response) -> Body:
     size = 0
     complete = False
     error: BaseException | None = None
-    with _shut_down_at(raw, seconds):
+    with _shut_down_at(raw, seconds) as shut_down:
         while size <= limit:
             remaining = give_up_at - time.monotonic()
             if remaining <= 0:
@@ -72,6 +72,11 @@ def read(response: requests.Response) -> Body:
                 break
             chunks.append(bytes(chunk))
             size += len(chunk)
+    if shut_down.is_set() or time.monotonic() >= give_up_at:
+        # What ended the read was our own bound (a read timed out at it, or the socket shut
+        # down at it: then the next read ends early, or fails once the server's next byte
+        # is answered with a reset): the body was given up on, not lost to a failure.
+        complete, error = False, None
     body = b"".join(chunks)
     response._content = body  # what requests' .content reads from now on
     response._content_consumed = True  # type: ignore[attr-defined]
@@ -107,18 +112,23 @@ def as_requests_error(error: BaseException) -> requests.RequestException:
 
 
 def _bound_next_read(raw: object, seconds: float) -> None:
-    """Make the next socket read of ``raw`` give up after ``seconds``, if it is still ours."""
+    """Make the next socket read of ``raw`` give up after ``seconds``, if it is still ours.
+
+    A shorter read timeout of the caller's own stays: a read that outlasts it is the
+    caller's timeout, as requests would raise it, not our bound.
+    """
     connection = getattr(raw, "connection", None)  # None once handed back to the pool
     sock = getattr(connection, "sock", None)
     if sock is None:
         return
     # Closed under us (OSError): the next read returns what urllib3 buffered, or fails at once.
     with contextlib.suppress(OSError):
-        sock.settimeout(seconds)  # no single read may outlast the budget either
+        own = sock.gettimeout()
+        sock.settimeout(seconds if own is None else min(own, seconds))
 
 
 @contextlib.contextmanager
-def _shut_down_at(raw: object, seconds: float) -> Iterator[None]:
+def _shut_down_at(raw: object, seconds: float) -> Iterator[threading.Event]:
     """Shut the response's own socket down at the deadline, when reads cannot be bounded.
 
     An answer sent with ``Connection: close`` takes its socket from the connection
@@ -126,28 +136,31 @@ def _shut_down_at(raw: object, seconds: float) -> Iterator[None]:
     down instead, through a duplicate of its descriptor (``fileno()`` is public on
     urllib3's and http.client's responses). Shutting down, unlike closing, wakes a read
     blocked in another thread. Rare (a 401 with ``Connection: close``), so a timer each.
+    Yields an event set just before the socket is shut down.
     """
+    shut_down = threading.Event()
     connection = getattr(raw, "connection", None)
     if getattr(connection, "sock", None) is not None:
-        yield  # reads are bounded through the connection's socket
+        yield shut_down  # reads are bounded through the connection's socket
         return
     try:
         duplicate = socket.socket(fileno=os.dup(raw.fileno()))  # type: ignore[attr-defined]
     except (OSError, ValueError, AttributeError, TypeError):
-        yield  # nothing open to read from, or a platform without descriptors
+        yield shut_down  # nothing open to read from, or a platform without descriptors
         return
-    timer = threading.Timer(seconds, _shut_down, args=(duplicate,))
+    timer = threading.Timer(seconds, _shut_down, args=(duplicate, shut_down))
     timer.daemon = True
     timer.start()
     try:
-        yield
+        yield shut_down
     finally:
         timer.cancel()
         timer.join()
         duplicate.close()  # the duplicate descriptor only
 
 
-def _shut_down(sock: socket.socket) -> None:
+def _shut_down(sock: socket.socket, shut_down: threading.Event) -> None:
+    shut_down.set()
     with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
 
