@@ -13,9 +13,10 @@ Private reach: ``Response._content`` is set to what was read of a 401, as
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 from types import ModuleType
 from typing import Any, TypeVar
 
@@ -153,10 +154,11 @@ class HTTPXFlows(Credentials):
             return Body(response.content[: verdict.MAX_401_BYTES + 1], True, None)
         reader = _Reader(response)
         try:
-            for chunk in response.iter_bytes():
-                if not reader.add(chunk):
-                    response.close()
-                    return reader.body()
+            with _read_timeout_at_most(response, verdict.MAX_401_SECONDS):
+                for chunk in response.iter_bytes():
+                    if not reader.add(chunk):
+                        response.close()
+                        return reader.body()
         except self._library.HTTPError as error:
             response.close()
             return reader.body(error)
@@ -169,14 +171,19 @@ class HTTPXFlows(Credentials):
         reader = _Reader(response)
         chunks: AsyncIterator[bytes] = response.aiter_bytes()
         try:
-            async for chunk in chunks:
-                if not reader.add(chunk):
+            while True:
+                # A body that stops coming is given up on at the bound too, whatever the
+                # transport's own read timeout (None waits for ever).
+                with anyio.move_on_after(reader.remaining()) as waiting:
+                    chunk = await chunks.__anext__()
+                if waiting.cancelled_caught or not reader.add(chunk):
                     await response.aclose()
                     return reader.body()
+        except StopAsyncIteration:
+            return reader.body(complete=True)
         except self._library.HTTPError as error:
             await response.aclose()
             return reader.body(error)
-        return reader.body(complete=True)
 
     def _is_read(self, response: Any) -> bool:
         try:
@@ -238,15 +245,48 @@ class _Reader:
         self.size += len(chunk)
         return self.size <= verdict.MAX_401_BYTES and time.monotonic() <= self.give_up_at
 
+    def remaining(self) -> float:
+        """Return the seconds left before the body is given up on."""
+        return max(0.0, self.give_up_at - time.monotonic())
+
     def body(self, error: BaseException | None = None, *, complete: bool = False) -> Body:
         """Return what was read; it stays the response's content, as ``read()`` stores it.
 
         So the caller (and httpx, which reads each answer it puts in ``history``) reads
-        the 401 without touching a stream closed at the bound.
+        the 401 without touching a stream closed at the bound. A read that failed past
+        the bound (a read timeout at it) is the body given up on, not lost to a failure.
         """
+        if time.monotonic() >= self.give_up_at:
+            error = None
         data = b"".join(self.parts)
         self.response._content = data
         return Body(data, complete, error)
+
+
+@contextlib.contextmanager
+def _read_timeout_at_most(response: Any, seconds: float) -> Iterator[None]:
+    """Bound each read of ``response``'s body by ``seconds`` (a caller's shorter one stays).
+
+    httpx's transports take a body's read timeout from the request's ``timeout`` extension
+    (public: ``extensions={"timeout": ...}``) when the body is first read; the caller's is
+    put back afterwards, for the request may be sent again. A transport that reads no such
+    extension (a mock) is left as it is: it answers at once anyway.
+    """
+    try:
+        extensions = response.request.extensions
+    except (AttributeError, RuntimeError):  # a response built by hand has no request
+        yield
+        return
+    timeouts = extensions.get("timeout") if isinstance(extensions, dict) else None
+    if not isinstance(timeouts, dict):
+        yield
+        return
+    own = timeouts.get("read")
+    extensions["timeout"] = {**timeouts, "read": seconds if own is None else min(own, seconds)}
+    try:
+        yield
+    finally:
+        extensions["timeout"] = timeouts
 
 
 class _Pending:

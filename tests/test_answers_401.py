@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from requests_resharmonics import ResharmonicsAuth
+from requests_resharmonics._replay import verdict
 from requests_resharmonics.cache import MemoryTokenCache
 from requests_resharmonics.testing import EXPIRED_BODY, FakeResharmonics
 from requests_resharmonics.testing._http import Answer
@@ -238,6 +239,41 @@ def endless_401(connection: socket.socket, stopping: threading.Event) -> None:
         connection.sendall(chunk)
 
 
+#: How long the body-reading bound is in the cases that outlast it (the library's own is 5 s).
+SHORT_BOUND = 0.5
+#: How long a hostile answer that outlasts the bound goes on before it resets the connection:
+#: a front door that waits past its bound ends in an error instead of the 401.
+HOSTILE_SECONDS = 15.0
+
+
+def _then_reset(connection: socket.socket) -> None:
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+
+
+RawAnswer = Callable[[socket.socket, threading.Event], None]
+
+
+def trickled_forever(framing: bytes, byte: bytes) -> RawAnswer:
+    """A 401 whose body comes a byte every 50 ms, for longer than any bound."""
+
+    def answer(connection: socket.socket, stopping: threading.Event) -> None:
+        connection.sendall(b"HTTP/1.1 401 Unauthorized\r\n" + framing + b"\r\n")
+        for _ in range(int(HOSTILE_SECONDS / 0.05)):
+            if stopping.wait(0.05):
+                return
+            connection.sendall(byte)
+        _then_reset(connection)
+
+    return answer
+
+
+def silent_after_head(connection: socket.socket, stopping: threading.Event) -> None:
+    """A 401 whose head promises a chunked body that never comes."""
+    connection.sendall(b"HTTP/1.1 401 Unauthorized\r\nTransfer-Encoding: chunked\r\n\r\n")
+    if not stopping.wait(HOSTILE_SECONDS):
+        _then_reset(connection)
+
+
 # -- the table -----------------------------------------------------------------------------
 
 
@@ -249,6 +285,7 @@ class Case:
     endings: list[Ending]
     token_requests: int
     play: Callable[[Driver, FakeResharmonics, StartHost], tuple[list[Ending], int]]
+    bound: float | None = None  # the body-reading bound, when the case outlasts it
 
 
 def _expired(driver: Driver, fake: FakeResharmonics, _: StartHost) -> tuple[list[Ending], int]:
@@ -361,13 +398,26 @@ CASES = [
     Case("unreadable", ["error"], 1, _hostile(reset_mid_body)),
     Case("trickled", [200], 2, _hostile(trickled_expiry)),
     Case("endless", [401], 1, _hostile(endless_401)),
-]
+    # Given up on at the time bound, whatever the framing: the 401 is returned as it is.
+    Case("trickled-past-the-bound", [401], 1,
+         _hostile(trickled_forever(b"Connection: close\r\n", b" ")), SHORT_BOUND),
+    Case("trickled-chunks-past-the-bound", [401], 1,
+         _hostile(trickled_forever(b"Transfer-Encoding: chunked\r\n", b"1\r\n \r\n")),
+         SHORT_BOUND),
+    Case("silent-after-head", [401], 1, _hostile(silent_after_head), SHORT_BOUND),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("driver", DRIVERS, ids=[driver.name for driver in DRIVERS])
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_every_front_door_answers_a_401_alike(
-    case: Case, driver: Driver, fake_resharmonics: FakeResharmonics, other_host: StartHost
+    case: Case,
+    driver: Driver,
+    fake_resharmonics: FakeResharmonics,
+    other_host: StartHost,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    if case.bound is not None:
+        monkeypatch.setattr(verdict, "MAX_401_SECONDS", case.bound)
     endings, token_requests = case.play(driver, fake_resharmonics, other_host)
     assert (endings, token_requests) == (case.endings, case.token_requests)
