@@ -6,7 +6,6 @@ them carries the client secret, an access token or an ``Authorization`` header i
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import requests
@@ -29,6 +28,23 @@ class ResharmonicsError(Exception):
     """
 
     retryable: bool = False
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Python rebuilds an exception by calling its class with ``args`` alone, which fails
+        # for the keyword-only fields of most of ours (a worker's error sent to its parent,
+        # a failed job kept by a queue): rebuild it from its message and fields instead.
+        return (_rebuilt, (type(self), self.args, self._pickled_fields()))
+
+    def _pickled_fields(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _rebuilt(cls: type[ResharmonicsError], args: tuple[Any, ...], fields: dict[str, Any]) -> Any:
+    """Return an error of ``cls`` with ``args`` and ``fields``, without its ``__init__``."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(fields)
+    return error
 
 
 class ConfigurationError(ResharmonicsError, ValueError):
@@ -271,14 +287,6 @@ class TokenHeldError(TokenRequestError):
         self.seconds = seconds
         self.reason = reason
 
-    def __reduce__(self) -> Any:
-        # Exceptions are rebuilt from their args alone, and these fields are keyword-only:
-        # without this, pickling one (a worker's error sent to its parent) would fail.
-        rebuild = functools.partial(
-            type(self), until=self.until, seconds=self.seconds, reason=self.reason
-        )
-        return (rebuild, self.args, self.__dict__)
-
 
 class PaginationError(ResharmonicsError):
     """An export could not deliver every row of a list exactly once, and says why.
@@ -385,7 +393,8 @@ class PageRequestError(PaginationError, requests.RequestException):
             connection, an answer cut off, a 408, a 429 or a 5xx; False otherwise (a TLS
             certificate that is not trusted, an invalid URL, any other status).
         response: the answer (a ``requests.Response``, or an ``httpx.Response`` under the
-            httpx readers), or None when there was none.
+            httpx readers), or None when there was none. A pickled or copied error leaves
+            it behind (None): its request carries the bearer token.
     """
 
     def __init__(
@@ -397,6 +406,9 @@ class PageRequestError(PaginationError, requests.RequestException):
         self.response = response
         self.request = None
         self.retryable = retryable
+
+    def _pickled_fields(self) -> dict[str, Any]:
+        return {**self.__dict__, "response": None, "request": None}
 
 
 class PageTimeoutError(PageRequestError, requests.Timeout):
