@@ -88,6 +88,8 @@ def test_valid_token_is_read_without_waiting_for_a_renewal(
     with auth._manager._lock:  # as if another thread were fetching a token right now
         reader = threading.Thread(target=lambda: got.append(auth.valid_token()))
         reader.start()
-        reader.join(2)
+        # A reader that waits on the lock never ends while it is held: 10 s tells that apart
+        # from a thread a loaded machine starts late (2 s was a guess at the machine's speed).
+        reader.join(10)
         assert not reader.is_alive(), "a valid token must not wait on the renewal lock"
     assert got == [token]
