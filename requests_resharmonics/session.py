@@ -11,7 +11,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests_oauthlib import OAuth2Session
 
-from . import _config, _oauth2session
+from . import _config
 from ._changes.feed import Changes, probe_of
 from ._changes.mark import DEFAULT_OVERLAP, check_overlap
 from ._changes.state import ChangeState, state_of
@@ -19,8 +19,9 @@ from ._display import html_repr, plain_repr, token_state
 from ._export.export import DEFAULT_PAGE_SIZE, Export, PageProgress
 from ._export.requests_pages import RequestsPages, paginate_session
 from ._export.walk import plan
-from ._oauth2session import ComplianceHooks, TokenDictUpdater
 from ._retries import DEFAULT_API_RETRIES, DEFAULT_TOKEN_RETRIES, RetriesSetting, api_retry
+from ._session import oauth2session_idioms
+from ._session.oauth2session_idioms import ComplianceHooks, TokenDictUpdater
 from ._tokens.endpoint import DEFAULT_TIMEOUT
 from ._tokens.events import TokenEvent
 from ._tokens.manager import DEFAULT_LEEWAY
@@ -129,7 +130,7 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         token_budget: tuple[int, float] | None = None,
         **kwargs: Any,
     ) -> None:
-        _oauth2session.refuse_arguments(kwargs)
+        oauth2session_idioms.refuse_arguments(kwargs)
         self.api_timeout = _api_timeout(api_timeout)
         if token_updater is not None and not callable(token_updater):
             raise ConfigurationError("token_updater must be callable with the token dict")
@@ -249,7 +250,7 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
     def scope(self, value: str | Iterable[str] | None) -> None:
         if "_resharmonics_auth" not in self.__dict__:
             return  # OAuth2Session.__init__ sets it before ours exists
-        if _oauth2session.same_scope(value, self.scope):
+        if oauth2session_idioms.same_scope(value, self.scope):
             return
         raise ConfigurationError(
             "the session's scope is fixed when it is created (its tokens are asked for with "
@@ -292,7 +293,7 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         self, method: str, token_url: str | None, kwargs: dict[str, Any]
     ) -> None:
         auth = self._resharmonics_auth
-        _oauth2session.check_token_arguments(
+        oauth2session_idioms.check_token_arguments(
             method,
             {"token_url": token_url, **kwargs},
             token_url=auth.token_url,
@@ -343,7 +344,7 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         added by the session's `ResharmonicsAuth`. ``withhold_token=True`` sends no token.
         A call without its own ``timeout`` gets `api_timeout`.
         """
-        kwargs = _oauth2session.by_keyword(args, kwargs)
+        kwargs = oauth2session_idioms.by_keyword(args, kwargs)
         url = self.url_for(url)
         if withhold_token:
             kwargs["auth"] = _no_auth

@@ -1,0 +1,1 @@
+"""What `ResharmonicsSession` is made of, besides the auth: requests-oauthlib's idioms."""
