@@ -1,1 +1,1 @@
-"""What `ResharmonicsSession` is made of, besides the auth: requests-oauthlib's idioms."""
+"""What `ResharmonicsSession` is made of: `OAuth2Session`'s token half, and its idioms."""
