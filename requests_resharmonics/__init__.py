@@ -16,7 +16,7 @@ from ._changes.redis_state import RedisChangeState
 from ._changes.state import ChangeState, JsonFileState, MemoryChangeState
 from ._export.aexport import AsyncExport
 from ._export.export import Export, PageProgress
-from ._room_stays import ROOM_STAY_STATUSES
+from ._export.room_stays import ROOM_STAY_STATUSES
 from ._tokens.events import TokenEvent
 from ._tokens.process import process_stats, set_renewal_workers, set_token_connections
 from ._tokens.stats import TokenStats

@@ -23,9 +23,9 @@ from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from requests import PreparedRequest, Request, Response
 
 from . import _config
-from ._dlt_tables import INVOICE_ITEMS, INVOICES, PAYMENTS, TABLES, Table, decimals
+from ._export.dlt_tables import INVOICE_ITEMS, INVOICES, PAYMENTS, TABLES, Table, decimals
 from ._export.export import PaginationError
-from ._room_stays import ROOM_STAY_STATUSES
+from ._export.room_stays import ROOM_STAY_STATUSES
 from .auth import ResharmonicsAuth, credentials_from_env
 from .session import ResharmonicsSession
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from ._httpx_flows import HTTPXFlows
+from ._replay.httpx_flows import HTTPXFlows
 
 __all__ = ["ResharmonicsHTTPXAuth"]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx2
 
-from ._httpx_flows import HTTPXFlows
+from ._replay.httpx_flows import HTTPXFlows
 
 __all__ = ["ResharmonicsHTTPX2Auth"]
 

@@ -9,9 +9,8 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from requests_oauthlib import OAuth2Session
 
-from . import _config, _oauth2session
+from . import _config
 from ._changes.feed import Changes, probe_of
 from ._changes.mark import DEFAULT_OVERLAP, check_overlap
 from ._changes.state import ChangeState, state_of
@@ -19,16 +18,16 @@ from ._display import html_repr, plain_repr, token_state
 from ._export.export import DEFAULT_PAGE_SIZE, Export, PageProgress
 from ._export.requests_pages import RequestsPages, paginate_session
 from ._export.walk import plan
-from ._oauth2session import ComplianceHooks, TokenDictUpdater
 from ._retries import DEFAULT_API_RETRIES, DEFAULT_TOKEN_RETRIES, RetriesSetting, api_retry
+from ._session import oauth2session_idioms
+from ._session.oauth2session_idioms import ComplianceHooks, TokenDictUpdater
+from ._session.token_methods import TokenMethods
 from ._tokens.endpoint import DEFAULT_TIMEOUT
 from ._tokens.events import TokenEvent
 from ._tokens.manager import DEFAULT_LEEWAY
-from ._tokens.stats import TokenStats
 from .auth import ResharmonicsAuth, credentials_from_env
 from .cache.base import TokenCache
 from .errors import ConfigurationError
-from .token import Token
 
 #: Connections kept per host: enough for a worker pool of threads sharing one session.
 POOL_SIZE = 32
@@ -39,17 +38,8 @@ DEFAULT_API_TIMEOUT = 60.0
 
 ApiTimeout = float | tuple[float, float] | None
 
-_FIXED_CLIENT = (
-    "the session's client id is fixed when it is created (its secret and cached tokens "
-    "belong to it); create another ResharmonicsSession(client_id=..., client_secret=...)"
-)
-_NO_AUTHORIZATION = (
-    "ResharmonicsSession.{}() does not apply: the client-credentials grant has no "
-    "authorization step; the session fetches its tokens with fetch_token() or on first use"
-)
 
-
-class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
+class ResharmonicsSession(TokenMethods):
     """A `requests_oauthlib.OAuth2Session` for the Res:Harmonics API.
 
     Its client is oauthlib's ``BackendApplicationClient`` (the client-credentials grant).
@@ -129,7 +119,7 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         token_budget: tuple[int, float] | None = None,
         **kwargs: Any,
     ) -> None:
-        _oauth2session.refuse_arguments(kwargs)
+        oauth2session_idioms.refuse_arguments(kwargs)
         self.api_timeout = _api_timeout(api_timeout)
         if token_updater is not None and not callable(token_updater):
             raise ConfigurationError("token_updater must be callable with the token dict")
@@ -176,153 +166,6 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         if token_updater is not None:
             auth.on_new_token = TokenDictUpdater(token_updater, auth)
 
-    @property
-    def token_url(self) -> str:
-        """The token endpoint this session fetches tokens from."""
-        return self._resharmonics_auth.token_url
-
-    @property
-    def token(self) -> dict[str, Any]:
-        """The current token as a dict, or ``{}`` before the first fetch.
-
-        Its keys are ``access_token``, ``token_type``, ``expires_in`` and ``expires_at``.
-        """
-        auth: ResharmonicsAuth | None = self.__dict__.get("_resharmonics_auth")
-        token = auth.token if auth is not None else None
-        if token is None or auth is None:
-            return {}
-        return token.as_dict(auth.now())
-
-    @token.setter
-    def token(self, value: dict[str, Any] | None) -> None:
-        auth: ResharmonicsAuth | None = self.__dict__.get("_resharmonics_auth")
-        if auth is None:  # OAuth2Session.__init__ sets an empty token before ours exists
-            return
-        auth.set_token(Token.from_dict(value, auth.now()) if value else None)
-
-    @property
-    def stats(self) -> TokenStats:
-        """A snapshot of the session's token costs (see `ResharmonicsAuth.stats`)."""
-        return self._resharmonics_auth.stats
-
-    @property
-    def access_token(self) -> str | None:
-        """The current access token string, or ``None`` before the first fetch.
-
-        Assigning one makes the session use it from now on (its expiry read from the token
-        if it is a JWT, else unknown: used until the API refuses it); deleting it, or
-        assigning ``None``, makes the next call fetch a token.
-        """
-        token = self._resharmonics_auth.token
-        return token.access_token if token is not None else None
-
-    @access_token.setter
-    def access_token(self, value: str | None) -> None:
-        auth = self._resharmonics_auth
-        token = Token.from_dict({"access_token": value}, auth.now()) if value else None
-        auth.set_token(token)
-
-    @access_token.deleter
-    def access_token(self) -> None:
-        self._resharmonics_auth.set_token(None)
-
-    @property
-    def client_id(self) -> str:
-        """The client id tokens are requested for; fixed when the session is created."""
-        return self._resharmonics_auth.client_id
-
-    @client_id.setter
-    def client_id(self, value: str) -> None:
-        raise ConfigurationError(_FIXED_CLIENT)
-
-    @client_id.deleter
-    def client_id(self) -> None:
-        raise ConfigurationError(_FIXED_CLIENT)
-
-    @property
-    def scope(self) -> str | None:
-        """The scope tokens are requested with; fixed when the session is created."""
-        auth: ResharmonicsAuth | None = self.__dict__.get("_resharmonics_auth")
-        return auth.scope if auth is not None else None
-
-    @scope.setter
-    def scope(self, value: str | Iterable[str] | None) -> None:
-        if "_resharmonics_auth" not in self.__dict__:
-            return  # OAuth2Session.__init__ sets it before ours exists
-        if _oauth2session.same_scope(value, self.scope):
-            return
-        raise ConfigurationError(
-            "the session's scope is fixed when it is created (its tokens are asked for with "
-            "it); create another ResharmonicsSession(scope=...) for another scope"
-        )
-
-    @property
-    def authorized(self) -> bool:
-        """Whether the session holds a token that has not expired."""
-        token = self._resharmonics_auth.token
-        return token is not None and not token.is_expired(self._resharmonics_auth.now())
-
-    def fetch_token(self, token_url: str | None = None, **kwargs: Any) -> dict[str, Any]:
-        """Fetch a new token now and return it as a dict.
-
-        `OAuth2Session.fetch_token`'s arguments are taken when they ask for what the session
-        does anyway (its own token URL, client id and secret, ``auth=HTTPBasicAuth`` of
-        them, ``include_client_id`` matching ``client_auth``); any other is refused, naming
-        where that setting lives, rather than ignored.
-        """
-        self._check_token_arguments("fetch_token", token_url, kwargs)
-        self._resharmonics_auth.fetch_token()
-        return self.token
-
-    def valid_token(self) -> dict[str, Any]:
-        """Return a token good for the next call, as a dict, fetching it only if needed."""
-        self._resharmonics_auth.valid_token()
-        return self.token
-
-    def refresh_token(self, token_url: str | None = None, **kwargs: Any) -> dict[str, Any]:
-        """Fetch a new token: client credentials have no refresh token, so renewal is a fetch.
-
-        Takes the arguments `fetch_token` takes; ``refresh_token=`` is refused.
-        """
-        self._check_token_arguments("refresh_token", token_url, kwargs)
-        self._resharmonics_auth.fetch_token()
-        return self.token
-
-    def _check_token_arguments(
-        self, method: str, token_url: str | None, kwargs: dict[str, Any]
-    ) -> None:
-        auth = self._resharmonics_auth
-        _oauth2session.check_token_arguments(
-            method,
-            {"token_url": token_url, **kwargs},
-            token_url=auth.token_url,
-            client_auth=auth.client_auth,
-            scope=auth.scope,
-            holds=auth.holds,
-        )
-
-    def register_compliance_hook(self, hook_type: str, hook: Callable[..., Any]) -> None:
-        """Register a requests-oauthlib compliance hook, run as `OAuth2Session` runs it.
-
-        ``"access_token_response"`` hooks get each token answer (a `requests.Response`,
-        whose ``request`` is ``None``) before it is read, and return the answer to read;
-        they run for every token request, renewals included. ``"protected_request"`` hooks
-        get ``(url, headers, data)`` before each call that is not ``withhold_token``, and
-        return them. The refresh-token hooks and ``"access_token_request"`` are refused
-        with a `ConfigurationError` saying why; an unknown type too.
-        """
-        if not callable(hook):
-            raise ConfigurationError(f"a compliance hook must be callable, not {hook!r}")
-        self.compliance_hook[hook_type].add(hook)
-
-    def authorization_url(self, url: str, state: str | None = None, **kwargs: Any) -> Any:
-        """Refused: the client-credentials grant has no authorization step."""
-        raise ConfigurationError(_NO_AUTHORIZATION.format("authorization_url"))
-
-    def token_from_fragment(self, authorization_response: str) -> Any:
-        """Refused: the client-credentials grant has no authorization step."""
-        raise ConfigurationError(_NO_AUTHORIZATION.format("token_from_fragment"))
-
     def url_for(self, url: str) -> str:
         """Return ``url`` joined to `base_url` when it is relative (``/api/v3/bookings``)."""
         if urlsplit(url).scheme:
@@ -343,7 +186,7 @@ class ResharmonicsSession(OAuth2Session):  # type: ignore[misc]
         added by the session's `ResharmonicsAuth`. ``withhold_token=True`` sends no token.
         A call without its own ``timeout`` gets `api_timeout`.
         """
-        kwargs = _oauth2session.by_keyword(args, kwargs)
+        kwargs = oauth2session_idioms.by_keyword(args, kwargs)
         url = self.url_for(url)
         if withhold_token:
             kwargs["auth"] = _no_auth

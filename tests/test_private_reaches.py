@@ -32,7 +32,7 @@ CANCEL = "requests_resharmonics._export.cancel"
 DEADLINE = "requests_resharmonics._tokens.deadline"
 BODY = "requests_resharmonics._replay.body_requests"
 HOOK = "requests_resharmonics._replay.hook"
-FLOWS = "requests_resharmonics._httpx_flows"
+FLOWS = "requests_resharmonics._replay.httpx_flows"
 
 #: The modules whose docstrings list their reaches (hook.py's cookies are requests' own idiom).
 DOCUMENTED = (CANCEL, DEADLINE, BODY, FLOWS)

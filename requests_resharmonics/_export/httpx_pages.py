@@ -22,7 +22,6 @@ from typing import Any
 
 import httpx
 
-from .._api_settings import api_settings
 from .._describe import chain
 from .._retries import DEFAULT_TOKEN_RETRIES
 from .._tokens.endpoint import DEFAULT_TIMEOUT
@@ -31,6 +30,7 @@ from .._tokens.manager import DEFAULT_LEEWAY
 from ..cache.base import TokenCache
 from ..errors import ConfigurationError
 from .aexport import AsyncExport, aiterate_items
+from .api_settings import api_settings
 from .cancel import ExportStopped
 from .export import DEFAULT_PAGE_SIZE, Export, iterate_items
 from .page import PageProgress

@@ -39,12 +39,10 @@ import heapq
 import itertools
 import logging
 import math
-import os
 import threading
 import time
 from collections.abc import Callable
 
-from .. import _config
 from ..errors import ConfigurationError
 
 log = logging.getLogger("requests_resharmonics")
@@ -71,14 +69,6 @@ LATE_SECONDS = 1.0
 
 #: A renewal: returns ``None`` when it is over, or seconds to wait before running it again.
 Renewal = Callable[[], float | None]
-
-
-def workers_from_env() -> int:
-    """Return ``RESHARMONICS_RENEWAL_WORKERS`` when it is a whole number >= 1, else the default."""
-    value = os.environ.get(_config.RENEWAL_WORKERS_VAR, "").strip()
-    if value.isdigit() and int(value) > 0:
-        return int(value)
-    return DEFAULT_WORKERS
 
 
 def checked_workers(count: object) -> int:

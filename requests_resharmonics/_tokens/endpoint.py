@@ -26,7 +26,7 @@ from ..errors import TokenRequestError, token_request_error
 from ..token import Token, is_header_safe, jwt_expiry, positive_seconds
 from . import answer_hooks
 from . import process as _process
-from .transport import TokenSessions
+from .transport import SessionLease
 
 DEFAULT_TIMEOUT = 10.0
 _MAX_ANSWER_BYTES = 1 << 20
@@ -403,31 +403,6 @@ class TokenEndpoint:
             where = f"; it redirects to {self._excerpt(moved)}" if moved else ""
             what += f" (no OAuth2 error in the answer: check the token URL{where})"
         return self._error(what, status, error, description)
-
-
-class SessionLease:
-    """An endpoint's hold on a shared token session, given back once (see `TokenSessions`).
-
-    Kept apart from the endpoint so that the end of its token manager can give it back
-    without holding the endpoint: the last user of a token URL closes its connections.
-    """
-
-    __slots__ = ("session", "sessions")
-
-    def __init__(self) -> None:
-        self.session: requests.Session | None = None
-        self.sessions: TokenSessions | None = None
-
-    def take(self, sessions: TokenSessions, session: requests.Session) -> None:
-        """Note that ``session`` of ``sessions`` is held."""
-        self.sessions, self.session = sessions, session
-
-    def give_back(self) -> None:
-        """Give the session back, if it is still held."""
-        sessions, session = self.sessions, self.session
-        self.sessions = self.session = None
-        if sessions is not None and session is not None:
-            sessions.release(session)
 
 
 class _Form:

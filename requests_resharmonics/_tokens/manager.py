@@ -29,7 +29,7 @@ from ..token import Token
 from . import events, pauses
 from .due import SLOW_MARGIN_FACTOR as SLOW_MARGIN_FACTOR  # where it was, for importers
 from .due import DueTimes, stale_until
-from .endpoint import SessionLease, TokenEndpoint
+from .endpoint import TokenEndpoint
 from .events import Listener, Trigger
 from .fleet import Attempts, Budget, Fleet, Refusal, checked_budget
 from .process import ProcessState
@@ -39,6 +39,7 @@ from .reporting import Reporting, outcome_of, status_of
 from .reporting import event as event  # the replay hook logs its events with the same fields
 from .spread import Calendars
 from .stats import StatsRecorder
+from .transport import SessionLease
 
 log = logging.getLogger("requests_resharmonics")
 

@@ -26,9 +26,10 @@ import threading
 import weakref
 from typing import Protocol
 
+from .. import _config
 from ..cache import memory
 from ..cache.memory import MemoryStore
-from .background import RenewalPool, checked_workers, workers_from_env
+from .background import DEFAULT_WORKERS, RenewalPool, checked_workers
 from .deadline import Watchdog
 from .events import Listener, Plugins, RequestSpan, no_span
 from .fleet import Ledgers
@@ -36,6 +37,14 @@ from .pauses import Pauses
 from .spread import Calendars
 from .stats import StatsRecorder, TokenStats
 from .transport import DEFAULT_TOKEN_CONNECTIONS, TokenSessions, checked_connections
+
+
+def workers_from_env() -> int:
+    """Return ``RESHARMONICS_RENEWAL_WORKERS`` when it is a whole number >= 1, else the default."""
+    value = os.environ.get(_config.RENEWAL_WORKERS_VAR, "").strip()
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    return DEFAULT_WORKERS
 
 
 class _Forks(Protocol):

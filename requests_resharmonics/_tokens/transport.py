@@ -108,3 +108,28 @@ class TokenSessions:
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         return session
+
+
+class SessionLease:
+    """An endpoint's hold on a shared token session, given back once (see `TokenSessions`).
+
+    Kept apart from the endpoint so that the end of its token manager can give it back
+    without holding the endpoint: the last user of a token URL closes its connections.
+    """
+
+    __slots__ = ("session", "sessions")
+
+    def __init__(self) -> None:
+        self.session: requests.Session | None = None
+        self.sessions: TokenSessions | None = None
+
+    def take(self, sessions: TokenSessions, session: requests.Session) -> None:
+        """Note that ``session`` of ``sessions`` is held."""
+        self.sessions, self.session = sessions, session
+
+    def give_back(self) -> None:
+        """Give the session back, if it is still held."""
+        sessions, session = self.sessions, self.session
+        self.sessions = self.session = None
+        if sessions is not None and session is not None:
+            sessions.release(session)

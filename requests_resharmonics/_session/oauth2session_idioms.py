@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from .auth import ResharmonicsAuth
-    from .token import Token
+    from ..auth import ResharmonicsAuth
+    from ..token import Token
 
 #: `OAuth2Session` arguments that cannot apply to client credentials, and what to do instead.
 REFUSED_ARGUMENTS = {

@@ -23,10 +23,10 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 
-from ._credentials import Credentials
-from ._replay import flow, verdict
-from ._replay.verdict import Body
-from .token import Token
+from .._credentials import Credentials
+from ..token import Token
+from . import flow, verdict
+from .verdict import Body
 
 _T = TypeVar("_T")
 

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from . import _config
-from ._credentials import credentials_from_env
+from .. import _config
+from .._credentials import credentials_from_env
 
 
 @dataclass(frozen=True)

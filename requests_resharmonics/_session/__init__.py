@@ -1,0 +1,1 @@
+"""What `ResharmonicsSession` is made of: `OAuth2Session`'s token half, and its idioms."""
