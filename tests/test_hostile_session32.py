@@ -8,12 +8,29 @@ from __future__ import annotations
 
 import copy
 import errno
+import gc
 import pickle
+import socket
+import sys
+import threading
 from collections.abc import Callable
+from importlib.util import find_spec
+from typing import Any
 
+import anyio
 import pytest
 
 from requests_resharmonics import errors
+from requests_resharmonics._replay import verdict
+from requests_resharmonics.testing import FakeResharmonics
+
+from .conftest import RawServer
+
+httpx = pytest.importorskip("httpx")
+
+from requests_resharmonics.httpx import ResharmonicsHTTPXAuth  # noqa: E402
+
+StartRaw = Callable[[Callable[[socket.socket, threading.Event], None]], RawServer]
 
 # -- errors that travel ---------------------------------------------------------------------
 
@@ -49,3 +66,55 @@ def test_an_oserror_subclass_keeps_its_errno_strerror_and_message(
     assert str(rebuilt) == str(error)
     assert rebuilt.args == error.args
     assert rebuilt.url == error.url
+
+
+# -- httpx's async reader -------------------------------------------------------------------
+
+
+def endless_chunked_401(connection: socket.socket, stopping: threading.Event) -> None:
+    """A 401 whose chunked body goes on past the size bound (2 MiB at most)."""
+    connection.sendall(b"HTTP/1.1 401 Unauthorized\r\nTransfer-Encoding: chunked\r\n\r\n")
+    chunk = b"1000\r\n" + b" " * 0x1000 + b"\r\n"
+    for _ in range(512):
+        if stopping.is_set():
+            return
+        connection.sendall(chunk)
+
+
+BACKENDS = [
+    "asyncio",
+    pytest.param("trio", marks=pytest.mark.skipif(find_spec("trio") is None, reason="no trio")),
+]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_async_reader_leaves_no_generator_for_the_garbage_collector(
+    fake_resharmonics: FakeResharmonics, raw_server: StartRaw, backend: str
+) -> None:
+    """A 401 read up to its size bound: httpx's body generators, nested down to httpcore's,
+    are ended, not left suspended for the garbage collector (under trio each one is a
+    ResourceWarning, and its connection is closed only when the collector gets to it)."""
+    api = raw_server(endless_chunked_401)
+    auth = ResharmonicsHTTPXAuth(
+        fake_resharmonics.client_id, fake_resharmonics.client_secret, fake_resharmonics.token_url
+    )
+    auth.valid_token()
+    left: list[str] = []
+
+    async def call() -> tuple[int, int]:
+        first_iteration, finalizer = sys.get_asyncgen_hooks()
+
+        def finalize(generator: Any) -> None:  # called for a generator collected unfinished
+            left.append(generator.__qualname__)
+            if finalizer is not None:
+                finalizer(generator)
+
+        sys.set_asyncgen_hooks(first_iteration, finalize)
+        async with httpx.AsyncClient(auth=auth, timeout=30) as client:
+            response = await client.get(f"http://127.0.0.1:{api.port}/api")
+            gc.collect()
+            return response.status_code, len(response.content)
+
+    status, size = anyio.run(call, backend=backend)
+    assert status == 401 and size > verdict.MAX_401_BYTES
+    assert left == []
