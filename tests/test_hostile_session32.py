@@ -13,12 +13,14 @@ import pickle
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable
 from importlib.util import find_spec
 from typing import Any
 
 import anyio
 import pytest
+import requests
 
 from requests_resharmonics import errors
 from requests_resharmonics._replay import verdict
@@ -118,3 +120,53 @@ def test_the_async_reader_leaves_no_generator_for_the_garbage_collector(
     status, size = anyio.run(call, backend=backend)
     assert status == 401 and size > verdict.MAX_401_BYTES
     assert left == []
+
+
+# -- requests' reader -----------------------------------------------------------------------
+
+#: The body-reading bound in the cases that outlast it (the library's own is 5 s).
+SHORT_BOUND = 0.5
+#: How long a hostile answer goes on before it resets the connection: a reader that waits
+#: past its bound takes this long, not the bound.
+HOSTILE_SECONDS = 15.0
+
+
+def trickled_framing(head: bytes, start: bytes) -> Callable[[socket.socket, threading.Event], None]:
+    """A keep-alive 401 whose framing, not its body, trickles a byte every 50 ms: each socket
+    read ends well within its timeout, but urllib3's read (a chunk's size line read whole,
+    a gzip header that decodes to nothing) is made of many of them."""
+
+    def answer(connection: socket.socket, stopping: threading.Event) -> None:
+        connection.sendall(b"HTTP/1.1 401 Unauthorized\r\n" + head + b"\r\n" + start)
+        for _ in range(int(HOSTILE_SECONDS / 0.05)):
+            if stopping.wait(0.05):
+                return
+            connection.sendall(b"a")
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+
+    return answer
+
+
+TRICKLED_FRAMINGS = {
+    "chunk-size-line": trickled_framing(b"Transfer-Encoding: chunked\r\n", b"1;"),
+    "gzip-file-name": trickled_framing(
+        b"Content-Encoding: gzip\r\nContent-Length: 60000\r\n", b"\x1f\x8b\x08\x08\0\0\0\0\0\x03"
+    ),
+}
+
+
+@pytest.mark.parametrize("framing", list(TRICKLED_FRAMINGS))
+def test_requests_gives_up_on_a_keep_alive_401_whose_framing_trickles(
+    fake_resharmonics: FakeResharmonics,
+    raw_server: StartRaw,
+    monkeypatch: pytest.MonkeyPatch,
+    framing: str,
+) -> None:
+    monkeypatch.setattr(verdict, "MAX_401_SECONDS", SHORT_BOUND)
+    api = raw_server(TRICKLED_FRAMINGS[framing])
+    auth = fake_resharmonics.auth()
+    auth.valid_token()
+    started = time.monotonic()
+    response = requests.get(f"http://127.0.0.1:{api.port}/api", auth=auth, timeout=30)
+    assert response.status_code == 401
+    assert time.monotonic() - started < HOSTILE_SECONDS / 2  # the bound, not the trickle

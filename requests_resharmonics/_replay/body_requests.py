@@ -129,40 +129,68 @@ def _bound_next_read(raw: object, seconds: float) -> None:
 
 @contextlib.contextmanager
 def _shut_down_at(raw: object, seconds: float) -> Iterator[threading.Event]:
-    """Shut the response's own socket down at the deadline, when reads cannot be bounded.
+    """Shut the response's socket down at the deadline, which bounded reads cannot always keep.
 
-    An answer sent with ``Connection: close`` takes its socket from the connection
-    (``raw.connection.sock`` is None), so no read timeout can be set on it; a timer shuts it
-    down instead, through a duplicate of its descriptor (``fileno()`` is public on
-    urllib3's and http.client's responses). Shutting down, unlike closing, wakes a read
-    blocked in another thread. Rare (a 401 with ``Connection: close``), so a timer each.
-    Yields an event set just before the socket is shut down.
+    A read timeout bounds each read of the socket, not each read of urllib3's, which may
+    be many of them: a chunk's size line is read whole, a gzip header decodes to nothing,
+    and a server trickling either a byte at a time would hold the reader for ever. So a
+    timer shuts the socket down at the deadline (shutting down, unlike closing, wakes a read
+    blocked in another thread): through ``raw.shutdown()`` (public since urllib3 2.3) while
+    the response holds its connection, which refuses once the connection went back to its
+    pool (the body was read whole); and for an answer sent with ``Connection: close``,
+    which takes its socket from the connection, through a duplicate of its descriptor
+    (``fileno()`` is public on urllib3's and http.client's responses). Rare (a 401), so a
+    timer each. Yields an event set when the socket is shut down.
     """
     shut_down = threading.Event()
     connection = getattr(raw, "connection", None)
     if getattr(connection, "sock", None) is not None:
-        yield shut_down  # reads are bounded through the connection's socket
+        shut = getattr(raw, "shutdown", None)
+        if not callable(shut):
+            yield shut_down  # an older urllib3: each socket read is bounded at least
+            return
+        with _timer(seconds, _shut_down_response, shut, shut_down):
+            yield shut_down
         return
     try:
         duplicate = socket.socket(fileno=os.dup(raw.fileno()))  # type: ignore[attr-defined]
     except (OSError, ValueError, AttributeError, TypeError):
         yield shut_down  # nothing open to read from, or a platform without descriptors
         return
-    timer = threading.Timer(seconds, _shut_down, args=(duplicate, shut_down))
+    try:
+        with _timer(seconds, _shut_down, duplicate, shut_down):
+            yield shut_down
+    finally:
+        duplicate.close()  # the duplicate descriptor only
+
+
+@contextlib.contextmanager
+def _timer(seconds: float, call: Callable[..., None], *args: Any) -> Iterator[None]:
+    """Call ``call(*args)`` in ``seconds`` unless the block has ended by then."""
+    timer = threading.Timer(seconds, call, args=args)
     timer.daemon = True
     timer.start()
     try:
-        yield shut_down
+        yield
     finally:
         timer.cancel()
-        timer.join()
-        duplicate.close()  # the duplicate descriptor only
+        timer.join()  # so that the event is final when the reader looks at it
 
 
 def _shut_down(sock: socket.socket, shut_down: threading.Event) -> None:
     shut_down.set()
     with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
+
+
+def _shut_down_response(shut: Callable[[], None], shut_down: threading.Event) -> None:
+    shut_down.set()
+    try:
+        shut()
+    except (RuntimeError, ValueError):  # back in its pool, or not urllib3's to shut down
+        shut_down.clear()  # the socket is not ours: the read ended by itself
+    except OSError:
+        pass  # closed meanwhile: the read ended, at the deadline
 
 
 def is_expired_token_response(response: requests.Response) -> bool:
