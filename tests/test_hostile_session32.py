@@ -170,3 +170,39 @@ def test_requests_gives_up_on_a_keep_alive_401_whose_framing_trickles(
     response = requests.get(f"http://127.0.0.1:{api.port}/api", auth=auth, timeout=30)
     assert response.status_code == 401
     assert time.monotonic() - started < HOSTILE_SECONDS / 2  # the bound, not the trickle
+
+
+def httpx_libraries() -> list[Any]:
+    libraries: list[Any] = [pytest.param(httpx, id="httpx")]
+    if find_spec("httpx2") is not None and sys.version_info >= (3, 11):
+        libraries.append(pytest.param(__import__("httpx2"), id="httpx2"))
+    return libraries
+
+
+@pytest.mark.parametrize("library", httpx_libraries())
+@pytest.mark.parametrize("framing", list(TRICKLED_FRAMINGS))
+def test_sync_httpx_gives_up_on_a_401_whose_framing_trickles(
+    fake_resharmonics: FakeResharmonics,
+    raw_server: StartRaw,
+    monkeypatch: pytest.MonkeyPatch,
+    framing: str,
+    library: Any,
+) -> None:
+    """The same for httpx's and httpx2's sync readers (their async ones wait under a
+    cancellation at the bound, whatever the reads)."""
+    monkeypatch.setattr(verdict, "MAX_401_SECONDS", SHORT_BOUND)
+    api = raw_server(TRICKLED_FRAMINGS[framing])
+    auth_class: Any = ResharmonicsHTTPXAuth
+    if library is not httpx:
+        from requests_resharmonics.httpx2 import ResharmonicsHTTPX2Auth
+
+        auth_class = ResharmonicsHTTPX2Auth
+    auth = auth_class(
+        fake_resharmonics.client_id, fake_resharmonics.client_secret, fake_resharmonics.token_url
+    )
+    auth.valid_token()
+    started = time.monotonic()
+    with library.Client(auth=auth, timeout=30) as client:
+        response = client.get(f"http://127.0.0.1:{api.port}/api")
+    assert response.status_code == 401
+    assert time.monotonic() - started < HOSTILE_SECONDS / 2  # the bound, not the trickle

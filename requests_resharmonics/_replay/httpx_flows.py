@@ -14,9 +14,11 @@ Private reach: ``Response._content`` is set to what was read of a 401, as
 from __future__ import annotations
 
 import contextlib
+import os
+import socket
 import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator
 from types import ModuleType
 from typing import Any, TypeVar
 
@@ -154,7 +156,10 @@ class HTTPXFlows(Credentials):
             return Body(response.content[: verdict.MAX_401_BYTES + 1], True, None)
         reader = _Reader(response)
         try:
-            with _read_timeout_at_most(response, verdict.MAX_401_SECONDS):
+            with (
+                _read_timeout_at_most(response, verdict.MAX_401_SECONDS),
+                _shut_down_at(response, reader.remaining()),
+            ):
                 for chunk in response.iter_bytes():
                     if not reader.add(chunk):
                         response.close()
@@ -169,7 +174,7 @@ class HTTPXFlows(Credentials):
         if self._is_read(response):
             return Body(response.content[: verdict.MAX_401_BYTES + 1], True, None)
         reader = _Reader(response)
-        chunks: AsyncIterator[bytes] = response.aiter_bytes()
+        chunks: AsyncGenerator[bytes, None] = response.aiter_bytes()
         try:
             while True:
                 # A body that stops coming is given up on at the bound too, whatever the
@@ -177,6 +182,7 @@ class HTTPXFlows(Credentials):
                 with anyio.move_on_after(reader.remaining()) as waiting:
                     chunk = await chunks.__anext__()
                 if waiting.cancelled_caught or not reader.add(chunk):
+                    await _abandon(chunks)
                     await response.aclose()
                     return reader.body()
         except StopAsyncIteration:
@@ -261,6 +267,61 @@ class _Reader:
         data = b"".join(self.parts)
         self.response._content = data
         return Body(data, complete, error)
+
+
+@contextlib.contextmanager
+def _shut_down_at(response: Any, seconds: float) -> Iterator[None]:
+    """Shut ``response``'s socket down at the deadline, unless it was closed by then.
+
+    The read timeout bounds each read of the socket, not each chunk httpx yields, which may
+    take many of them: a chunk's size line or a gzip header trickled a byte at a time would
+    hold the reader for ever. The socket is reached through httpcore's public
+    ``network_stream`` extension, and shut down (which, unlike closing, wakes a read blocked
+    in another thread) through a duplicate of its descriptor, so that a TLS socket's own
+    state is not touched. A closed response's connection may be back in its pool: httpx marks
+    the response closed before it lets the connection go, and then it is left alone.
+    """
+    try:
+        stream = response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        duplicate = socket.socket(fileno=os.dup(sock.fileno())) if sock is not None else None
+    except (AttributeError, OSError, ValueError, TypeError):
+        duplicate = None  # a transport without a socket of its own (a mock): it answers at once
+    if duplicate is None:
+        yield
+        return
+
+    def shut_down() -> None:
+        if not response.is_closed:
+            with contextlib.suppress(OSError):
+                duplicate.shutdown(socket.SHUT_RD)
+
+    timer = threading.Timer(seconds, shut_down)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        timer.join()
+        duplicate.close()  # the duplicate descriptor only
+
+
+async def _abandon(chunks: AsyncGenerator[bytes, None]) -> None:
+    """End ``chunks`` and the generators httpx and httpcore nest under it, read or not.
+
+    Closing the outer one would leave the inner ones suspended for the garbage collector
+    (trio warns of each one it collects); a cancellation raised at the innermost read ends
+    every one of them, as the time bound's does. The chunks still buffered (no read, so no
+    cancellation point) are dropped on the way, and so is a failure met meanwhile: the body
+    was given up on before it.
+    """
+    with anyio.CancelScope() as scope:
+        scope.cancel()
+        with contextlib.suppress(Exception):  # StopAsyncIteration: it ended by itself
+            while True:
+                await chunks.__anext__()
+    await chunks.aclose()  # ended already, unless a library swallowed the cancellation
 
 
 @contextlib.contextmanager
