@@ -133,7 +133,8 @@ class Signals:
         read = write = -1
         try:
             read, write = os.pipe()
-            os.set_blocking(write, False)
+            if hasattr(os, "set_blocking"):  # not on Windows before 3.12: the relay reads
+                os.set_blocking(write, False)  # the first byte, and a pipe holds thousands
             relay = threading.Thread(
                 target=_relay, args=(read, stop), name="resharmonics-signals", daemon=True
             )
