@@ -308,8 +308,9 @@ def _export(session: ResharmonicsSession, args: argparse.Namespace, params: Any)
             rows = session.paginate(
                 args.path, params, concurrency=args.concurrency, on_page=on_page
             )
-            for item in rows:
-                writer.write(item)
+            with signals.cancelling(rows.cancel):
+                for item in rows:
+                    writer.write(item)
             writer.finish()
             output.commit()
         return 0

@@ -18,7 +18,7 @@ import sys
 import tempfile
 import textwrap
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any, TextIO
 
@@ -50,18 +50,32 @@ class WriteFailed(Exception):
 
 
 class Signals:
-    """Ctrl-C and SIGTERM during an export: raised at once, but never while an item is written.
+    """Ctrl-C and SIGTERM during an export: never lost, never raised inside the export's code.
 
-    The count of items written is then exact: an item is either written and counted, or not.
+    Outside an export a signal is raised at once, as Python does, so that a request or a lock
+    that blocks the main thread is left; but never while an item is written (`held`): the
+    count of items written is then exact, an item is either written and counted, or not.
+
+    While an export is read (`cancelling`), a signal is only noted: an exception raised
+    wherever the main thread happens to be could land in a finalizer or a weakref callback,
+    which swallow it (the export would then wait for ever on a page that hangs), or inside
+    threading's or the export's own code, between a lock taken and the ``try`` that frees it.
+    A thread of ours, woken through a pipe (writing to it takes no lock), stops the export
+    instead, as the export allows from any thread; the signal is raised once the export has
+    stopped, or between two items, whichever comes first.
 
     Example:
         >>> with Signals() as signals:
-        ...     with signals.held():
-        ...         write(item)  # a Ctrl-C meanwhile is raised once the item is written
+        ...     with signals.cancelling(rows.cancel):
+        ...         for item in rows:
+        ...             with signals.held():
+        ...                 write(item)  # a Ctrl-C meanwhile is raised once it is written
     """
 
     def __init__(self) -> None:
         self._holding = False
+        self._deferring = False
+        self._wake: int | None = None
         self._pending: BaseException | None = None
         self._previous: dict[int, Any] = {}
 
@@ -74,9 +88,18 @@ class Signals:
     def __exit__(self, *exc_info: object) -> None:
         for number, previous in self._previous.items():
             signal.signal(number, previous)
+        self._previous.clear()
 
     def _arrived(self, signum: int, frame: FrameType | None) -> None:
+        # Runs in the main thread between any two of its bytecodes: it takes no lock.
         error = Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+        if self._deferring:
+            self._pending = self._pending or error
+            wake = self._wake
+            if wake is not None:
+                with contextlib.suppress(OSError):  # full: the relay is awake already
+                    os.write(wake, b"\0")
+            return
         if self._holding:
             self._pending = self._pending or error
             return
@@ -93,6 +116,51 @@ class Signals:
             pending, self._pending = self._pending, None
             if pending is not None:
                 raise pending
+
+    @contextlib.contextmanager
+    def cancelling(self, stop: Callable[[], object]) -> Iterator[None]:
+        """Inside, a signal calls ``stop`` from another thread; it is raised on the way out.
+
+        ``stop`` must end, from any thread, whatever the main thread waits for inside
+        (`Export.cancel` does). Without the handlers (not the main thread), signals are
+        left as they are.
+        """
+        if not self._previous:
+            yield
+            return
+        self._deferring = True
+        relay: threading.Thread | None = None
+        read = write = -1
+        try:
+            read, write = os.pipe()
+            if hasattr(os, "set_blocking"):  # not on Windows before 3.12: the relay reads
+                os.set_blocking(write, False)  # the first byte, and a pipe holds thousands
+            relay = threading.Thread(
+                target=_relay, args=(read, stop), name="resharmonics-signals", daemon=True
+            )
+            relay.start()
+            self._wake = write
+            if self._pending is not None:  # came while the relay was being started
+                os.write(write, b"\0")
+            yield
+        finally:
+            self._wake = None
+            if write >= 0:
+                os.close(write)  # the relay reads the end of the pipe, and returns
+            if relay is not None:
+                relay.join()
+            if read >= 0:
+                os.close(read)
+            self._deferring = False
+            pending, self._pending = self._pending, None
+            if pending is not None:
+                raise pending  # instead of the export's ExportCancelled: it is what stopped it
+
+
+def _relay(read: int, stop: Callable[[], object]) -> None:
+    """Wait for a signal (a byte) or the end of the export (the pipe closed); stop on a signal."""
+    if os.read(read, 1):
+        stop()
 
 
 class Output:
