@@ -48,8 +48,10 @@ _Entry = list[Union[float, int, "_Watch", HTTPConnection, None]]
 class Watchdog:
     """Shuts down the socket of every attempt that outlives its deadline, in one thread.
 
-    The thread runs while any deadline is armed and ends with the last one (the request
-    that disarms it waits for that), so that an idle process keeps no thread of ours.
+    The thread runs while any deadline is armed and ends with the last one, so that an
+    idle process keeps no thread of ours: a request that disarms the last deadline waits
+    for the thread to end; one whose deadline expired last lets it end by itself, a moment
+    after the request has seen its timeout.
     """
 
     def __init__(self) -> None:
