@@ -35,12 +35,10 @@ class ResharmonicsError(Exception):
         # a failed job kept by a queue): rebuild it from its message and fields instead.
         # An OSError's own fields (requests' errors are OSErrors) live outside ``__dict__``,
         # and ``__new__`` leaves them unset when a class has an ``__init__`` of its own.
-        if isinstance(self, OSError):
-            # Only those set: one set to None is no longer unset, and ``str()`` would show it.
-            own = {name: getattr(self, name) for name in _OS_ERROR_FIELDS}
-            own = {name: value for name, value in own.items() if value is not None}
-            return (_rebuilt, (type(self), self.args, self._pickled_fields(), own))
-        return (_rebuilt, (type(self), self.args, self._pickled_fields()))
+        # Only those set: one set to None is no longer unset, and ``str()`` would show it.
+        own = {name: getattr(self, name, None) for name in _OS_ERROR_FIELDS}
+        own = {name: value for name, value in own.items() if value is not None}
+        return (_rebuilt, (type(self), self.args, self._pickled_fields(), own))
 
     def _pickled_fields(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -54,13 +52,13 @@ def _rebuilt(
     cls: type[ResharmonicsError],
     args: tuple[Any, ...],
     fields: dict[str, Any],
-    os_error_fields: dict[str, Any] | None = None,
+    os_error_fields: dict[str, Any],
 ) -> Any:
     """Return an error of ``cls`` with ``args`` and ``fields``, without its ``__init__``."""
     error = cls.__new__(cls, *args)
     error.args = args
     error.__dict__.update(fields)
-    for name, value in (os_error_fields or {}).items():
+    for name, value in os_error_fields.items():
         setattr(error, name, value)
     return error
 

@@ -9,7 +9,6 @@ and tells a body it read whole from one it lost to a local failure.
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import threading
 import time
@@ -23,6 +22,7 @@ from urllib3.exceptions import SSLError as Urllib3SSLError
 from urllib3.response import BaseHTTPResponse
 
 from . import verdict
+from .deadline_timer import call_at, duplicate_of
 from .verdict import Body
 
 #: What a failed local read of an answer raises, whatever urllib3's version.
@@ -149,32 +149,16 @@ def _shut_down_at(raw: object, seconds: float) -> Iterator[threading.Event]:
         if not callable(shut):
             yield shut_down  # an older urllib3: each socket read is bounded at least
             return
-        with _timer(seconds, _shut_down_response, shut, shut_down):
+        with call_at(seconds, _shut_down_response, shut, shut_down):
             yield shut_down
         return
     try:
-        duplicate = socket.socket(fileno=os.dup(raw.fileno()))  # type: ignore[attr-defined]
+        duplicate = duplicate_of(raw.fileno())  # type: ignore[attr-defined]
     except (OSError, ValueError, AttributeError, TypeError):
         yield shut_down  # nothing open to read from, or a platform without descriptors
         return
-    try:
-        with _timer(seconds, _shut_down, duplicate, shut_down):
-            yield shut_down
-    finally:
-        duplicate.close()  # the duplicate descriptor only
-
-
-@contextlib.contextmanager
-def _timer(seconds: float, call: Callable[..., None], *args: Any) -> Iterator[None]:
-    """Call ``call(*args)`` in ``seconds`` unless the block has ended by then."""
-    timer = threading.Timer(seconds, call, args=args)
-    timer.daemon = True
-    timer.start()
-    try:
-        yield
-    finally:
-        timer.cancel()
-        timer.join()  # so that the event is final when the reader looks at it
+    with duplicate, call_at(seconds, _shut_down, duplicate, shut_down):
+        yield shut_down
 
 
 def _shut_down(sock: socket.socket, shut_down: threading.Event) -> None:

@@ -14,7 +14,6 @@ Private reach: ``Response._content`` is set to what was read of a 401, as
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import threading
 import time
@@ -28,6 +27,7 @@ import anyio.to_thread
 from .._credentials import Credentials
 from ..token import Token
 from . import flow, verdict
+from .deadline_timer import call_at, duplicate_of
 from .verdict import Body
 
 _T = TypeVar("_T")
@@ -284,7 +284,7 @@ def _shut_down_at(response: Any, seconds: float) -> Iterator[None]:
     try:
         stream = response.extensions.get("network_stream")
         sock = stream.get_extra_info("socket") if stream is not None else None
-        duplicate = socket.socket(fileno=os.dup(sock.fileno())) if sock is not None else None
+        duplicate = duplicate_of(sock.fileno()) if sock is not None else None
     except (AttributeError, OSError, ValueError, TypeError):
         duplicate = None  # a transport without a socket of its own (a mock): it answers at once
     if duplicate is None:
@@ -296,15 +296,8 @@ def _shut_down_at(response: Any, seconds: float) -> Iterator[None]:
             with contextlib.suppress(OSError):
                 duplicate.shutdown(socket.SHUT_RD)
 
-    timer = threading.Timer(seconds, shut_down)
-    timer.daemon = True
-    timer.start()
-    try:
+    with duplicate, call_at(seconds, shut_down):
         yield
-    finally:
-        timer.cancel()
-        timer.join()
-        duplicate.close()  # the duplicate descriptor only
 
 
 async def _abandon(chunks: AsyncGenerator[bytes, None]) -> None:
